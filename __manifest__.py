@@ -1,0 +1,22 @@
+{
+    "name": "Milestone Billing",
+    "summary": "Draft the customer invoice of a billing milestone as soon as its work is done",
+    "version": "18.0.1.0.0",
+    "category": "Services/Project",
+    "license": "LGPL-3",
+    "author": "milestone_billing developers",
+    "depends": ["sale_project", "base_automation"],
+    "data": [
+        "data/mail_activity_type_data.xml",
+        "data/ir_cron_data.xml",
+        "data/base_automation_data.xml",
+        "views/project_milestone_views.xml",
+        "data/ir_actions_server_data.xml",
+        "views/project_task_type_views.xml",
+        "views/account_move_views.xml",
+        "views/res_config_settings_views.xml",
+    ],
+    "post_init_hook": "post_init_hook",
+    "installable": True,
+    "application": False,
+}

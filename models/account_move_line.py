@@ -1,0 +1,29 @@
+from odoo import fields, models
+from odoo.tools import SQL
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    milestone_id = fields.Many2one(
+        "project.milestone",
+        string="Billed Milestone",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        ondelete="restrict",
+    )
+
+    def init(self):
+        super().init()
+        # A milestone is billed at most once while its invoice is live, whatever
+        # path (rule, job, button, a cancelled draft reset) tries to bill it again.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE UNIQUE INDEX IF NOT EXISTS account_move_line_milestone_live_uniq
+                    ON account_move_line (milestone_id)
+                 WHERE milestone_id IS NOT NULL AND parent_state != 'cancel'
+                """
+            )
+        )

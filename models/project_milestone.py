@@ -1,0 +1,575 @@
+import logging
+from collections import defaultdict
+
+from psycopg2.errors import LockNotAvailable, SerializationFailure
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL, float_compare, float_round
+
+from odoo.addons.project.models.project_task import CLOSED_STATES
+
+_logger = logging.getLogger(__name__)
+
+# Context key that narrows the native sale invoicing path to given milestones.
+BILLING_CONTEXT_KEY = "milestone_billing_milestone_ids"
+# Keys of the per-transaction work queue kept in the cursor's precommit data.
+QUEUE_SYNC_TASKS = "milestone_billing.sync_task_ids"
+QUEUE_SYNC_MILESTONES = "milestone_billing.sync_milestone_ids"
+QUEUE_BILL = "milestone_billing.bill_milestone_ids"
+QUEUE_HOOKED = "milestone_billing.hooked"
+BILLING_GROUPS = ("sales_team.group_sale_salesman", "account.group_account_invoice")
+AMOUNT_FIELDS = ("sale_line_id", "quantity_percentage", "product_uom_qty")
+CRON_BATCH_SIZE = 50
+
+
+class BillingBusyError(UserError):
+    """Another transaction holds the milestone: the billing must wait, not fail."""
+
+
+class ProjectMilestone(models.Model):
+    _name = "project.milestone"
+    _inherit = ["project.milestone", "mail.activity.mixin"]
+
+    reached_by_tasks = fields.Boolean(
+        copy=False,
+        readonly=True,
+        help="Technical: the milestone was reached because its tasks were finished, "
+        "so reopening one of them un-reaches it.",
+    )
+    invoice_line_ids = fields.One2many(
+        "account.move.line",
+        "milestone_id",
+        string="Invoice Lines",
+        readonly=True,
+        copy=False,
+        groups="account.group_account_invoice,sales_team.group_sale_salesman",
+    )
+    invoice_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        compute="_compute_invoice_id",
+        groups="account.group_account_invoice,sales_team.group_sale_salesman",
+    )
+    billing_state = fields.Selection(
+        [
+            ("not_billable", "Not Billable"),
+            ("planned", "Planned"),
+            ("to_invoice", "To Invoice"),
+            ("draft", "Draft Invoice"),
+            ("posted", "Posted"),
+            ("paid", "Paid"),
+        ],
+        compute="_compute_billing_state",
+        store=True,
+        index=True,
+        tracking=True,
+        groups="base.group_user",
+    )
+    currency_id = fields.Many2one(related="sale_line_id.currency_id")
+    billing_amount = fields.Monetary(
+        compute="_compute_billing_amount",
+        store=True,
+        currency_field="currency_id",
+        groups="base.group_user",
+        help="Untaxed amount of the milestone: its share of the sales order line.",
+    )
+    billing_error = fields.Text(
+        copy=False,
+        readonly=True,
+        groups="base.group_user",
+        help="Why the last automatic attempt to draft the invoice failed.",
+    )
+    billing_pending = fields.Boolean(
+        copy=False,
+        readonly=True,
+        index=True,
+        groups="base.group_user",
+        help="The draft invoice still has to be created: the scheduled job retries it.",
+    )
+
+    # ------------------------------------------------------------
+    # COMPUTES
+    # ------------------------------------------------------------
+
+    @api.depends("invoice_line_ids.parent_state")
+    def _compute_invoice_id(self):
+        for milestone in self:
+            milestone.invoice_id = milestone._get_live_invoice_lines().move_id[-1:]
+
+    @api.depends(
+        "sale_line_id",
+        "is_reached",
+        "invoice_line_ids.parent_state",
+        "invoice_line_ids.move_id.payment_state",
+    )
+    def _compute_billing_state(self):
+        for milestone in self:
+            moves = milestone._get_live_invoice_lines().move_id
+            if not milestone.sale_line_id:
+                milestone.billing_state = "not_billable"
+            elif moves:
+                milestone.billing_state = self._billing_state_from_moves(moves)
+            elif milestone.is_reached:
+                milestone.billing_state = "to_invoice"
+            else:
+                milestone.billing_state = "planned"
+
+    @api.model
+    def _billing_state_from_moves(self, moves):
+        if all(move.payment_state in ("paid", "in_payment") for move in moves):
+            return "paid"
+        if any(move.state == "posted" for move in moves):
+            return "posted"
+        return "draft"
+
+    @api.depends("sale_line_id.price_subtotal", "quantity_percentage")
+    def _compute_billing_amount(self):
+        for milestone in self:
+            line = milestone.sale_line_id
+            milestone.billing_amount = line and line.currency_id.round(
+                line.price_subtotal * milestone.quantity_percentage
+            )
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        if not self.env.su and any(fname in vals for fname in AMOUNT_FIELDS):
+            self._check_billing_amount_access()
+            billed = self.filtered(lambda m: m.sudo()._get_live_invoice_lines())
+            if billed:
+                raise UserError(
+                    _(
+                        "The amount of milestone %(milestones)s cannot change: it is "
+                        "already invoiced. Cancel its invoice first.",
+                        milestones=", ".join(billed.mapped("name")),
+                    )
+                )
+        unreached = self.browse()
+        if vals.get("is_reached") is False:
+            unreached = self.filtered("is_reached")
+            vals = dict(vals, reached_by_tasks=False)
+        res = super().write(vals)
+        if unreached:
+            unreached._billing_on_unreached()
+        return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_invoiced(self):
+        billed = self.filtered(lambda m: m.sudo()._get_live_invoice_lines())
+        if billed:
+            raise UserError(
+                _(
+                    "Milestone %(milestones)s is invoiced and cannot be deleted.",
+                    milestones=", ".join(billed.mapped("name")),
+                )
+            )
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_create_draft_invoice(self):
+        """Bill the selected reached milestones now (button and list action)."""
+        self._check_billing_amount_access()
+        not_reached = self.filtered(lambda m: not m.is_reached)
+        if not_reached:
+            raise UserError(
+                _(
+                    "Milestone %(milestones)s is not reached yet: mark it reached "
+                    "(or finish its tasks) before invoicing it.",
+                    milestones=", ".join(not_reached.mapped("name")),
+                )
+            )
+        milestones = self._filter_billable()
+        if not milestones:
+            raise UserError(_("These milestones have nothing left to invoice."))
+        moves = milestones.sudo()._create_draft_invoices()
+        return milestones.sale_line_id.order_id.action_view_invoice(moves)
+
+    def action_view_invoice(self):
+        self._check_billing_amount_access()
+        moves = self.sudo()._get_live_invoice_lines().move_id
+        return self.sale_line_id.order_id[:1].action_view_invoice(moves.with_env(self.env))
+
+    # ------------------------------------------------------------
+    # BUSINESS: REACHED STATUS FROM TASKS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _enqueue_billing_work(self, key, ids):
+        """Queue work for the end of the transaction.
+
+        The automation engine runs its actions one record at a time; queuing
+        lets a mass edit of N tasks become one batch, so the milestones of one
+        order reached in one transaction share one draft invoice.
+        """
+        if not ids:
+            return
+        data = self.env.cr.precommit.data
+        data.setdefault(key, set()).update(ids)
+        if not data.get(QUEUE_HOOKED):
+            data[QUEUE_HOOKED] = True
+            # The trigger usually comes from users without accounting rights
+            # (project managers, portal collaborators): the queue is worked off
+            # by the engine itself, as the automation rules are.
+            milestone_model = self.sudo()
+            self.env.cr.precommit.add(milestone_model._process_billing_queue)
+
+    def _process_billing_queue(self):
+        data = self.env.cr.precommit.data
+        data.pop(QUEUE_HOOKED, None)
+        while any(data.get(key) for key in (QUEUE_SYNC_TASKS, QUEUE_SYNC_MILESTONES, QUEUE_BILL)):
+            task_ids = data.pop(QUEUE_SYNC_TASKS, set())
+            milestone_ids = data.pop(QUEUE_SYNC_MILESTONES, set())
+            bill_ids = data.pop(QUEUE_BILL, set())
+            if task_ids or milestone_ids:
+                tasks = self.env["project.task"].browse(task_ids).exists()
+                milestones = (self.browse(milestone_ids) | tasks.milestone_id).exists()
+                milestones._sync_reached_from_tasks(tasks)
+            if bill_ids:
+                self.browse(bill_ids).exists()._bill_or_record_failure()
+
+    def _lock_for_billing(self):
+        """Lock the milestones, or raise BillingBusyError if another transaction holds one.
+
+        The row is also rewritten: a concurrent transaction whose snapshot is
+        older then fails to lock it instead of deciding on stale task states.
+        """
+        if not self:
+            return
+        self.flush_recordset()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM project_milestone WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
+                        tuple(self.ids),
+                    )
+                )
+                self.env.cr.execute(
+                    SQL(
+                        "UPDATE project_milestone SET write_date = %s WHERE id IN %s",
+                        fields.Datetime.now(),
+                        tuple(self.ids),
+                    )
+                )
+        except (LockNotAvailable, SerializationFailure) as error:
+            raise BillingBusyError(
+                _(
+                    "Milestone %(milestones)s is being updated by another user; "
+                    "try again in a moment.",
+                    milestones=", ".join(self.mapped("name")),
+                )
+            ) from error
+        self.invalidate_recordset(["write_date"])
+
+    def _lock_available(self):
+        """Lock what can be locked now; return the locked milestones."""
+        try:
+            self._lock_for_billing()
+            return self
+        except BillingBusyError:
+            locked = self.browse()
+            for milestone in self:
+                try:
+                    milestone._lock_for_billing()
+                    locked |= milestone
+                except BillingBusyError:
+                    continue
+            return locked
+
+    def _get_task_progress(self):
+        """Return {milestone id: (finished count, open count)} of active tasks."""
+        progress = defaultdict(lambda: [0, 0])
+        groups = self.env["project.task"]._read_group(
+            [("milestone_id", "in", self.ids)],
+            ["milestone_id", "stage_id", "state"],
+            ["__count"],
+        )
+        for milestone, stage, state, count in groups:
+            if state == "1_canceled":
+                continue
+            finished = state == "1_done" or (stage.is_done_stage and state not in CLOSED_STATES)
+            progress[milestone.id][0 if finished else 1] += count
+        return progress
+
+    def _sync_reached_from_tasks(self, tasks=None):
+        """Reach the milestones whose tasks are all finished, un-reach reopened ones.
+
+        :param tasks: the tasks whose change asked for the sync; they keep a
+            pending flag for the scheduled job when a milestone is busy.
+        """
+        tasks = tasks if tasks is not None else self.env["project.task"]
+        milestones = self.filtered("project_id.allow_milestones")
+        locked = milestones._lock_available()
+        busy = milestones - locked
+        if busy:
+            tasks.filtered(lambda t: t.milestone_id in busy).write({"milestone_sync_pending": True})
+            self.env.ref("milestone_billing.ir_cron_milestone_billing")._trigger()
+        done_tasks = tasks.filtered(lambda t: t.milestone_sync_pending and t.milestone_id not in busy)
+        if done_tasks:
+            done_tasks.write({"milestone_sync_pending": False})
+        if not locked:
+            return
+        progress = locked._get_task_progress()
+        to_reach = self.browse()
+        to_unreach = self.browse()
+        for milestone in locked:
+            finished, still_open = progress.get(milestone.id, (0, 0))
+            complete = finished and not still_open
+            if complete and not milestone.is_reached:
+                to_reach |= milestone
+            elif not complete and milestone.is_reached and milestone.reached_by_tasks:
+                to_unreach |= milestone
+        if to_reach:
+            to_reach.write({"is_reached": True, "reached_by_tasks": True})
+        if to_unreach:
+            to_unreach.write({"is_reached": False})
+
+    # ------------------------------------------------------------
+    # BUSINESS: BILLING
+    # ------------------------------------------------------------
+
+    def _get_live_invoice_lines(self):
+        return self.invoice_line_ids.filtered(lambda line: line.parent_state != "cancel")
+
+    def _filter_billable(self):
+        """Reached milestones with a sale order line and no live invoice line."""
+        return self.filtered(
+            lambda m: m.is_reached and m.sale_line_id and not m.sudo()._get_live_invoice_lines()
+        )
+
+    def _auto_create_draft_invoices(self):
+        """Entry point of the "milestone reached -> draft invoice" automation rule.
+
+        It never raises: an exception here would roll back the user's write.
+        The invoice is drafted at the end of the transaction, failures are
+        recorded on the milestone and retried by the scheduled job.
+        """
+        self._enqueue_billing_work(QUEUE_BILL, self.ids)
+
+    def _bill_or_record_failure(self):
+        """Draft the invoices of the billable milestones in ``self``, isolating failures."""
+        milestones = self._filter_billable()
+        if not milestones:
+            return self.env["account.move"]
+        moves = self.env["account.move"]
+        try:
+            with self.env.cr.savepoint():
+                moves = milestones._create_draft_invoices()
+            return moves
+        except Exception:  # noqa: BLE001 - narrowed down record by record below
+            _logger.info("Batch billing of %s failed, retrying one by one", milestones)
+        for milestone in milestones:
+            try:
+                with self.env.cr.savepoint():
+                    moves |= milestone._create_draft_invoices()
+            except BillingBusyError:
+                # Another transaction holds the milestone (and will bill it, or
+                # leave it pending): nothing to record on a row we cannot write.
+                self.env.ref("milestone_billing.ir_cron_milestone_billing")._trigger()
+            except Exception as error:  # noqa: BLE001 - any failure must be kept for AR
+                milestone._record_billing_failure(error)
+        return moves
+
+    def _check_billing_rules(self):
+        """Raise a UserError explaining why the milestones cannot be billed now."""
+        precision = self.env["decimal.precision"].precision_get("Product Unit of Measure")
+        quantities = defaultdict(float)
+        for milestone in self:
+            order = milestone.sale_line_id.order_id
+            if order.state != "sale":
+                raise UserError(
+                    _(
+                        "Milestone %(milestone)s cannot be invoiced: sales order %(order)s "
+                        "is not confirmed.",
+                        milestone=milestone.name,
+                        order=order.name,
+                    )
+                )
+            customer = order.partner_invoice_id
+            if not customer.active:
+                raise UserError(
+                    _(
+                        "Milestone %(milestone)s cannot be invoiced: the invoice address "
+                        "%(customer)s of %(order)s is archived.",
+                        milestone=milestone.name,
+                        customer=customer.display_name,
+                        order=order.name,
+                    )
+                )
+            quantities[milestone.sale_line_id] += milestone._get_billing_quantity()
+        for line, quantity in quantities.items():
+            if float_compare(line.qty_to_invoice, quantity, precision_digits=precision) < 0:
+                raise UserError(
+                    _(
+                        "Sales order line %(line)s has %(left)s left to invoice, less than "
+                        "the %(quantity)s of its reached milestones: it was probably "
+                        "invoiced from the sales order already.",
+                        line=line.display_name,
+                        left=line.qty_to_invoice,
+                        quantity=quantity,
+                    )
+                )
+
+    def _get_billing_quantity(self):
+        self.ensure_one()
+        line = self.sale_line_id
+        return float_round(
+            self.quantity_percentage * line.product_uom_qty,
+            precision_rounding=line.product_uom.rounding or 0.01,
+        )
+
+    def _prepare_invoice_line_label(self, line_label):
+        self.ensure_one()
+        return _("%(line)s\nMilestone: %(milestone)s", line=line_label, milestone=self.name)
+
+    def _split_invoice_line_commands(self, line_commands):
+        """Turn the one invoice line of a sale order line into one line per milestone."""
+        milestones_by_line = defaultdict(lambda: self.browse())
+        for milestone in self:
+            milestones_by_line[milestone.sale_line_id.id] |= milestone
+        result = []
+        for command in line_commands:
+            vals = command[2]
+            sale_line_id = vals.get("sale_line_ids") and vals["sale_line_ids"][0][1]
+            milestones = milestones_by_line.get(sale_line_id)
+            if not milestones:
+                result.append(command)
+                continue
+            for milestone in milestones:
+                result.append(
+                    Command.create(
+                        dict(
+                            vals,
+                            quantity=milestone._get_billing_quantity(),
+                            name=milestone._prepare_invoice_line_label(vals["name"]),
+                            milestone_id=milestone.id,
+                        )
+                    )
+                )
+        return result
+
+    def _create_draft_invoices(self):
+        """Draft one customer invoice per sales order for the milestones in ``self``.
+
+        Goes through ``sale.order._create_invoices`` so the invoiced quantity and
+        the invoice status of the order stay right; raises on any failure.
+        """
+        self._lock_for_billing()
+        self.invalidate_recordset(["invoice_line_ids"])
+        milestones = self._filter_billable()
+        if not milestones:
+            return self.env["account.move"]
+        milestones._check_billing_rules()
+        orders = milestones.sale_line_id.order_id
+        moves = orders.with_context(**{BILLING_CONTEXT_KEY: milestones.ids})._create_invoices(
+            grouped=True
+        )
+        milestones._billing_succeeded(moves)
+        return moves
+
+    def _billing_succeeded(self, moves):
+        activity_type = self.env.ref("milestone_billing.mail_activity_type_milestone_billing")
+        self.activity_ids.filtered(lambda a: a.activity_type_id == activity_type).unlink()
+        self.write({"billing_pending": False, "billing_error": False})
+        for milestone in self:
+            move = moves.filtered(lambda m, ms=milestone: ms in m.invoice_line_ids.milestone_id)
+            milestone.message_post(
+                body=_("Draft invoice %(invoice)s created.", invoice=move._get_html_link()),
+            )
+
+    def _record_billing_failure(self, error):
+        """Keep the milestone pending with the reason, and tell billing once."""
+        self.ensure_one()
+        reason = getattr(error, "args", None) and str(error.args[0]) or repr(error)
+        first_failure = not self.billing_pending or not self.billing_error
+        self.write({"billing_pending": True, "billing_error": reason})
+        activity_type = self.env.ref("milestone_billing.mail_activity_type_milestone_billing")
+        if not self.activity_ids.filtered(lambda a: a.activity_type_id == activity_type):
+            self.activity_schedule(
+                activity_type_id=activity_type.id,
+                summary=_("Draft invoice could not be created"),
+                note=reason,
+                user_id=self._get_billing_responsible().id,
+            )
+        if first_failure:
+            self.message_post(
+                body=_(
+                    "The draft invoice could not be created: %(reason)s\n"
+                    "It will be retried automatically.",
+                    reason=reason,
+                )
+            )
+
+    def _get_billing_responsible(self):
+        self.ensure_one()
+        order = self.sale_line_id.order_id
+        return (
+            order.company_id.milestone_billing_user_id
+            or order.user_id
+            or self.project_id.user_id
+            or self.env.ref("base.user_admin")
+        )
+
+    def _billing_on_unreached(self):
+        """Undo the billing of un-reached milestones where accounting allows it."""
+        lines = self.sudo()._get_live_invoice_lines()
+        draft_lines = lines.filtered(lambda line: line.parent_state == "draft")
+        for move in draft_lines.move_id:
+            move_lines = draft_lines.filtered(lambda line, mv=move: line.move_id == mv)
+            names = ", ".join(move_lines.milestone_id.mapped("name"))
+            move.write({"invoice_line_ids": [Command.unlink(line.id) for line in move_lines]})
+            move.message_post(
+                body=_("Lines of milestone %(milestones)s removed: the work was reopened.", milestones=names)
+            )
+            if not move.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
+                move.button_cancel()
+        posted_lines = lines - draft_lines
+        activity_type = self.env.ref("milestone_billing.mail_activity_type_milestone_billing")
+        for move in posted_lines.move_id:
+            milestones = posted_lines.filtered(lambda line, mv=move: line.move_id == mv).milestone_id
+            move.activity_schedule(
+                activity_type_id=activity_type.id,
+                summary=_("Invoiced milestone reopened"),
+                note=_(
+                    "Milestone %(milestones)s was reopened after this invoice was posted. "
+                    "The invoice was left untouched: issue a credit note if the customer "
+                    "should not pay for it yet.",
+                    milestones=", ".join(milestones.mapped("name")),
+                ),
+                user_id=milestones[:1]._get_billing_responsible().id,
+            )
+        self.sudo().filtered("billing_pending").write({"billing_pending": False, "billing_error": False})
+
+    def _check_billing_amount_access(self):
+        if self.env.su:
+            return
+        if not any(self.env.user.has_group(group) for group in BILLING_GROUPS):
+            raise AccessError(
+                _("Only sales or accounting users can change or invoice milestone amounts.")
+            )
+
+    # ------------------------------------------------------------
+    # SCHEDULED JOB
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_process_billing(self, batch_size=CRON_BATCH_SIZE):
+        """Finish what could not be done at once: busy syncs and failed drafts."""
+        tasks = self.env["project.task"].search(
+            [("milestone_sync_pending", "=", True)], limit=batch_size
+        )
+        if tasks:
+            tasks.milestone_id._sync_reached_from_tasks(tasks)
+        milestones = self.search([("billing_pending", "=", True)], limit=batch_size)
+        done = 0
+        for milestone in milestones:
+            milestone._bill_or_record_failure()
+            done += 1
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(milestones) - done)
+        if len(tasks) == batch_size or len(milestones) == batch_size:
+            self.env.ref("milestone_billing.ir_cron_milestone_billing")._trigger()

@@ -1,0 +1,10 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    milestone_billing_user_id = fields.Many2one(
+        related="company_id.milestone_billing_user_id",
+        readonly=False,
+    )
