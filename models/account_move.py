@@ -42,7 +42,7 @@ class AccountMove(models.Model):
         if milestones:
             # AR cancelled on purpose: the job must not draft it again, only the
             # "Create draft invoice" button may.
-            milestones.sudo().write({"billing_pending": False, "billing_error": False})
+            milestones.sudo()._clear_billing_failure()
             for move in self:
                 for milestone in move.line_ids.milestone_id:
                     milestone.sudo().message_post(

@@ -472,10 +472,15 @@ class ProjectMilestone(models.Model):
         milestones._billing_succeeded(moves)
         return moves
 
-    def _billing_succeeded(self, moves):
+    def _clear_billing_failure(self):
         activity_type = self.env.ref("milestone_billing.mail_activity_type_milestone_billing")
         self.activity_ids.filtered(lambda a: a.activity_type_id == activity_type).unlink()
-        self.write({"billing_pending": False, "billing_error": False})
+        failed = self.filtered(lambda m: m.billing_pending or m.billing_error)
+        if failed:
+            failed.write({"billing_pending": False, "billing_error": False})
+
+    def _billing_succeeded(self, moves):
+        self._clear_billing_failure()
         for milestone in self:
             move = moves.filtered(lambda m, ms=milestone: ms in m.invoice_line_ids.milestone_id)
             milestone.message_post(
@@ -543,7 +548,7 @@ class ProjectMilestone(models.Model):
                 ),
                 user_id=milestones[:1]._get_billing_responsible().id,
             )
-        self.sudo().filtered("billing_pending").write({"billing_pending": False, "billing_error": False})
+        self.sudo()._clear_billing_failure()
 
     def _check_billing_amount_access(self):
         if self.env.su:
