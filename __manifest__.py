@@ -1,6 +1,6 @@
 {
     "name": "Milestone Billing",
-    "summary": "Draft the customer invoice of a billing milestone as soon as its work is done",
+    "summary": "Draft the invoice of a billing milestone as soon as its work is done",
     "version": "18.0.1.0.0",
     "category": "Services/Project",
     "license": "LGPL-3",

@@ -21,7 +21,9 @@ class AccountMove(models.Model):
     def button_draft(self):
         # Resetting a cancelled draft would bill its milestones a second time
         # when they were billed again meanwhile.
-        cancelled_lines = self.filtered(lambda m: m.state == "cancel").line_ids.filtered("milestone_id")
+        cancelled_lines = self.filtered(
+            lambda m: m.state == "cancel"
+        ).line_ids.filtered("milestone_id")
         if cancelled_lines:
             rebilled = cancelled_lines.milestone_id.filtered(
                 lambda ms: ms.sudo()._get_live_invoice_lines()
@@ -29,8 +31,8 @@ class AccountMove(models.Model):
             if rebilled:
                 raise UserError(
                     _(
-                        "Milestone %(milestones)s was invoiced again after this invoice was "
-                        "cancelled: it cannot be reset to draft.",
+                        "Milestone %(milestones)s was invoiced again after this "
+                        "invoice was cancelled: it cannot be reset to draft.",
                         milestones=", ".join(rebilled.mapped("name")),
                     )
                 )
@@ -47,8 +49,8 @@ class AccountMove(models.Model):
                 for milestone in move.line_ids.milestone_id:
                     milestone.sudo().message_post(
                         body=_(
-                            "Invoice %(invoice)s was cancelled; use \"Create draft invoice\" "
-                            "to bill the milestone again.",
+                            "Invoice %(invoice)s was cancelled; use "
+                            '"Create draft invoice" to bill the milestone again.',
                             invoice=move._get_html_link(),
                         )
                     )
@@ -61,5 +63,7 @@ class AccountMove(models.Model):
         )
         action["domain"] = [("id", "in", self.milestone_ids.ids)]
         if len(self.milestone_ids) == 1:
-            action.update(view_mode="form", res_id=self.milestone_ids.id, views=[(False, "form")])
+            action.update(
+                view_mode="form", res_id=self.milestone_ids.id, views=[(False, "form")]
+            )
         return action

@@ -15,7 +15,7 @@ class AccountMoveLine(models.Model):
     )
 
     def init(self):
-        super().init()
+        res = super().init()
         # A milestone is billed at most once while its invoice is live, whatever
         # path (rule, job, button, a cancelled draft reset) tries to bill it again.
         self.env.cr.execute(
@@ -27,3 +27,4 @@ class AccountMoveLine(models.Model):
                 """
             )
         )
+        return res

@@ -47,7 +47,6 @@ class ProjectMilestone(models.Model):
     )
     invoice_id = fields.Many2one(
         "account.move",
-        string="Invoice",
         compute="_compute_invoice_id",
         groups="account.group_account_invoice,sales_team.group_sale_salesman",
     )
@@ -192,7 +191,9 @@ class ProjectMilestone(models.Model):
     def action_view_invoice(self):
         self._check_billing_amount_access()
         moves = self.sudo()._get_live_invoice_lines().move_id
-        return self.sale_line_id.order_id[:1].action_view_invoice(moves.with_env(self.env))
+        return self.sale_line_id.order_id[:1].action_view_invoice(
+            moves.with_env(self.env)
+        )
 
     # ------------------------------------------------------------
     # BUSINESS: REACHED STATUS FROM TASKS
@@ -221,22 +222,32 @@ class ProjectMilestone(models.Model):
     def _process_billing_queue(self):
         data = self.env.cr.precommit.data
         data.pop(QUEUE_HOOKED, None)
-        while any(data.get(key) for key in (QUEUE_SYNC_TASKS, QUEUE_SYNC_MILESTONES, QUEUE_BILL)):
+        locked = self.browse()
+        while any(
+            data.get(key)
+            for key in (QUEUE_SYNC_TASKS, QUEUE_SYNC_MILESTONES, QUEUE_BILL)
+        ):
             task_ids = data.pop(QUEUE_SYNC_TASKS, set())
             milestone_ids = data.pop(QUEUE_SYNC_MILESTONES, set())
             bill_ids = data.pop(QUEUE_BILL, set())
             if task_ids or milestone_ids:
+                # Work queued earlier in the transaction may have been deleted since.
                 tasks = self.env["project.task"].browse(task_ids).exists()
-                milestones = (self.browse(milestone_ids) | tasks.milestone_id).exists()
-                milestones._sync_reached_from_tasks(tasks)
+                left_behind = self.browse(milestone_ids - set(tasks.milestone_id.ids))
+                milestones = tasks.milestone_id | left_behind.exists()
+                locked |= milestones._sync_reached_from_tasks(tasks)
             if bill_ids:
-                self.browse(bill_ids).exists()._bill_or_record_failure()
+                to_bill = self.browse(bill_ids)
+                to_bill = (to_bill & locked) | (to_bill - locked).exists()
+                to_bill._bill_or_record_failure(locked=locked)
 
     def _lock_for_billing(self):
-        """Lock the milestones, or raise BillingBusyError if another transaction holds one.
+        """Lock the milestones; raise BillingBusyError if another transaction has one.
 
-        The row is also rewritten: a concurrent transaction whose snapshot is
-        older then fails to lock it instead of deciding on stale task states.
+        Holding the lock until commit is not enough under repeatable read: the
+        transaction must also rewrite the row (see ``_touch``), so that a
+        concurrent one with an older snapshot fails to lock it instead of
+        deciding on stale data.
         """
         if not self:
             return
@@ -245,14 +256,8 @@ class ProjectMilestone(models.Model):
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     SQL(
-                        "SELECT id FROM project_milestone WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
-                        tuple(self.ids),
-                    )
-                )
-                self.env.cr.execute(
-                    SQL(
-                        "UPDATE project_milestone SET write_date = %s WHERE id IN %s",
-                        fields.Datetime.now(),
+                        "SELECT id FROM project_milestone WHERE id IN %s"
+                        " FOR NO KEY UPDATE NOWAIT",
                         tuple(self.ids),
                     )
                 )
@@ -264,7 +269,18 @@ class ProjectMilestone(models.Model):
                     milestones=", ".join(self.mapped("name")),
                 )
             ) from error
-        self.invalidate_recordset(["write_date"])
+
+    def _touch(self):
+        """Rewrite the rows of locked milestones this transaction leaves unchanged."""
+        if self:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE project_milestone SET write_date = %s WHERE id IN %s",
+                    fields.Datetime.now(),
+                    tuple(self.ids),
+                )
+            )
+            self.invalidate_recordset(["write_date"])
 
     def _lock_available(self):
         """Lock what can be locked now; return the locked milestones."""
@@ -292,7 +308,9 @@ class ProjectMilestone(models.Model):
         for milestone, stage, state, count in groups:
             if state == "1_canceled":
                 continue
-            finished = state == "1_done" or (stage.is_done_stage and state not in CLOSED_STATES)
+            finished = state == "1_done" or (
+                stage.is_done_stage and state not in CLOSED_STATES
+            )
             progress[milestone.id][0 if finished else 1] += count
         return progress
 
@@ -301,19 +319,24 @@ class ProjectMilestone(models.Model):
 
         :param tasks: the tasks whose change asked for the sync; they keep a
             pending flag for the scheduled job when a milestone is busy.
+        :return: the milestones locked by this transaction
         """
         tasks = tasks if tasks is not None else self.env["project.task"]
         milestones = self.filtered("project_id.allow_milestones")
         locked = milestones._lock_available()
         busy = milestones - locked
         if busy:
-            tasks.filtered(lambda t: t.milestone_id in busy).write({"milestone_sync_pending": True})
+            tasks.filtered(lambda t: t.milestone_id in busy).write(
+                {"milestone_sync_pending": True}
+            )
             self.env.ref("milestone_billing.ir_cron_milestone_billing")._trigger()
-        done_tasks = tasks.filtered(lambda t: t.milestone_sync_pending and t.milestone_id not in busy)
+        done_tasks = tasks.filtered(
+            lambda t: t.milestone_sync_pending and t.milestone_id not in busy
+        )
         if done_tasks:
             done_tasks.write({"milestone_sync_pending": False})
         if not locked:
-            return
+            return locked
         progress = locked._get_task_progress()
         to_reach = self.browse()
         to_unreach = self.browse()
@@ -328,18 +351,26 @@ class ProjectMilestone(models.Model):
             to_reach.write({"is_reached": True, "reached_by_tasks": True})
         if to_unreach:
             to_unreach.write({"is_reached": False})
+        (locked - to_reach - to_unreach)._touch()
+        return locked
 
     # ------------------------------------------------------------
     # BUSINESS: BILLING
     # ------------------------------------------------------------
 
     def _get_live_invoice_lines(self):
-        return self.invoice_line_ids.filtered(lambda line: line.parent_state != "cancel")
+        return self.invoice_line_ids.filtered(
+            lambda line: line.parent_state != "cancel"
+        )
 
     def _filter_billable(self):
         """Reached milestones with a sale order line and no live invoice line."""
         return self.filtered(
-            lambda m: m.is_reached and m.sale_line_id and not m.sudo()._get_live_invoice_lines()
+            lambda m: (
+                m.is_reached
+                and m.sale_line_id
+                and not m.sudo()._get_live_invoice_lines()
+            )
         )
 
     def _auto_create_draft_invoices(self):
@@ -351,22 +382,25 @@ class ProjectMilestone(models.Model):
         """
         self._enqueue_billing_work(QUEUE_BILL, self.ids)
 
-    def _bill_or_record_failure(self):
-        """Draft the invoices of the billable milestones in ``self``, isolating failures."""
+    def _bill_or_record_failure(self, locked=None):
+        """Draft the invoices of the billable milestones in ``self``, isolating failures
+
+        :param locked: milestones this transaction already locked
+        """
         milestones = self._filter_billable()
         if not milestones:
             return self.env["account.move"]
         moves = self.env["account.move"]
         try:
             with self.env.cr.savepoint():
-                moves = milestones._create_draft_invoices()
+                moves = milestones._create_draft_invoices(locked=locked)
             return moves
         except Exception:  # noqa: BLE001 - narrowed down record by record below
             _logger.info("Batch billing of %s failed, retrying one by one", milestones)
         for milestone in milestones:
             try:
                 with self.env.cr.savepoint():
-                    moves |= milestone._create_draft_invoices()
+                    moves |= milestone._create_draft_invoices(locked=locked)
             except BillingBusyError:
                 # Another transaction holds the milestone (and will bill it, or
                 # leave it pending): nothing to record on a row we cannot write.
@@ -377,14 +411,17 @@ class ProjectMilestone(models.Model):
 
     def _check_billing_rules(self):
         """Raise a UserError explaining why the milestones cannot be billed now."""
-        precision = self.env["decimal.precision"].precision_get("Product Unit of Measure")
+        precision = self.env["decimal.precision"].precision_get(
+            "Product Unit of Measure"
+        )
         quantities = defaultdict(float)
         for milestone in self:
             order = milestone.sale_line_id.order_id
             if order.state != "sale":
                 raise UserError(
                     _(
-                        "Milestone %(milestone)s cannot be invoiced: sales order %(order)s "
+                        "Milestone %(milestone)s cannot be invoiced: "
+                        "sales order %(order)s "
                         "is not confirmed.",
                         milestone=milestone.name,
                         order=order.name,
@@ -394,7 +431,8 @@ class ProjectMilestone(models.Model):
             if not customer.active:
                 raise UserError(
                     _(
-                        "Milestone %(milestone)s cannot be invoiced: the invoice address "
+                        "Milestone %(milestone)s cannot be invoiced: "
+                        "the invoice address "
                         "%(customer)s of %(order)s is archived.",
                         milestone=milestone.name,
                         customer=customer.display_name,
@@ -403,10 +441,14 @@ class ProjectMilestone(models.Model):
                 )
             quantities[milestone.sale_line_id] += milestone._get_billing_quantity()
         for line, quantity in quantities.items():
-            if float_compare(line.qty_to_invoice, quantity, precision_digits=precision) < 0:
+            if (
+                float_compare(line.qty_to_invoice, quantity, precision_digits=precision)
+                < 0
+            ):
                 raise UserError(
                     _(
-                        "Sales order line %(line)s has %(left)s left to invoice, less than "
+                        "Sales order line %(line)s has %(left)s left to invoice, "
+                        "less than "
                         "the %(quantity)s of its reached milestones: it was probably "
                         "invoiced from the sales order already.",
                         line=line.display_name,
@@ -425,10 +467,12 @@ class ProjectMilestone(models.Model):
 
     def _prepare_invoice_line_label(self, line_label):
         self.ensure_one()
-        return _("%(line)s\nMilestone: %(milestone)s", line=line_label, milestone=self.name)
+        return _(
+            "%(line)s\nMilestone: %(milestone)s", line=line_label, milestone=self.name
+        )
 
     def _split_invoice_line_commands(self, line_commands):
-        """Turn the one invoice line of a sale order line into one line per milestone."""
+        """Split the invoice line of a sale order line into one line per milestone."""
         milestones_by_line = defaultdict(lambda: self.browse())
         for milestone in self:
             milestones_by_line[milestone.sale_line_id.id] |= milestone
@@ -453,39 +497,40 @@ class ProjectMilestone(models.Model):
                 )
         return result
 
-    def _create_draft_invoices(self):
+    def _create_draft_invoices(self, locked=None):
         """Draft one customer invoice per sales order for the milestones in ``self``.
 
         Goes through ``sale.order._create_invoices`` so the invoiced quantity and
         the invoice status of the order stay right; raises on any failure.
+
+        :param locked: milestones this transaction already locked
         """
-        self._lock_for_billing()
-        self.invalidate_recordset(["invoice_line_ids"])
+        # Once locked, no other transaction can bill them before ours ends;
+        # the unique index on live invoice lines backs this up.
+        (self - locked if locked else self)._lock_for_billing()
         milestones = self._filter_billable()
         if not milestones:
             return self.env["account.move"]
         milestones._check_billing_rules()
         orders = milestones.sale_line_id.order_id
-        moves = orders.with_context(**{BILLING_CONTEXT_KEY: milestones.ids})._create_invoices(
-            grouped=True
-        )
-        milestones._billing_succeeded(moves)
+        moves = orders.with_context(
+            **{BILLING_CONTEXT_KEY: milestones.ids}
+        )._create_invoices(grouped=True)
+        milestones._clear_billing_failure()
         return moves
 
     def _clear_billing_failure(self):
-        activity_type = self.env.ref("milestone_billing.mail_activity_type_milestone_billing")
-        self.activity_ids.filtered(lambda a: a.activity_type_id == activity_type).unlink()
+        # A failure activity exists only while a failure is recorded.
         failed = self.filtered(lambda m: m.billing_pending or m.billing_error)
-        if failed:
-            failed.write({"billing_pending": False, "billing_error": False})
-
-    def _billing_succeeded(self, moves):
-        self._clear_billing_failure()
-        for milestone in self:
-            move = moves.filtered(lambda m, ms=milestone: ms in m.invoice_line_ids.milestone_id)
-            milestone.message_post(
-                body=_("Draft invoice %(invoice)s created.", invoice=move._get_html_link()),
-            )
+        if not failed:
+            return
+        activity_type = self.env.ref(
+            "milestone_billing.mail_activity_type_milestone_billing"
+        )
+        failed.activity_ids.filtered(
+            lambda a: a.activity_type_id == activity_type
+        ).unlink()
+        failed.write({"billing_pending": False, "billing_error": False})
 
     def _record_billing_failure(self, error):
         """Keep the milestone pending with the reason, and tell billing once."""
@@ -493,8 +538,12 @@ class ProjectMilestone(models.Model):
         reason = getattr(error, "args", None) and str(error.args[0]) or repr(error)
         first_failure = not self.billing_pending or not self.billing_error
         self.write({"billing_pending": True, "billing_error": reason})
-        activity_type = self.env.ref("milestone_billing.mail_activity_type_milestone_billing")
-        if not self.activity_ids.filtered(lambda a: a.activity_type_id == activity_type):
+        activity_type = self.env.ref(
+            "milestone_billing.mail_activity_type_milestone_billing"
+        )
+        if not self.activity_ids.filtered(
+            lambda a: a.activity_type_id == activity_type
+        ):
             self.activity_schedule(
                 activity_type_id=activity_type.id,
                 summary=_("Draft invoice could not be created"),
@@ -527,22 +576,34 @@ class ProjectMilestone(models.Model):
         for move in draft_lines.move_id:
             move_lines = draft_lines.filtered(lambda line, mv=move: line.move_id == mv)
             names = ", ".join(move_lines.milestone_id.mapped("name"))
-            move.write({"invoice_line_ids": [Command.unlink(line.id) for line in move_lines]})
-            move.message_post(
-                body=_("Lines of milestone %(milestones)s removed: the work was reopened.", milestones=names)
+            move.write(
+                {"invoice_line_ids": [Command.unlink(line.id) for line in move_lines]}
             )
-            if not move.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
+            move.message_post(
+                body=_(
+                    "Lines of milestone %(milestones)s removed: the work was reopened.",
+                    milestones=names,
+                )
+            )
+            if not move.invoice_line_ids.filtered(
+                lambda line: line.display_type == "product"
+            ):
                 move.button_cancel()
         posted_lines = lines - draft_lines
-        activity_type = self.env.ref("milestone_billing.mail_activity_type_milestone_billing")
+        activity_type = self.env.ref(
+            "milestone_billing.mail_activity_type_milestone_billing"
+        )
         for move in posted_lines.move_id:
-            milestones = posted_lines.filtered(lambda line, mv=move: line.move_id == mv).milestone_id
+            milestones = posted_lines.filtered(
+                lambda line, mv=move: line.move_id == mv
+            ).milestone_id
             move.activity_schedule(
                 activity_type_id=activity_type.id,
                 summary=_("Invoiced milestone reopened"),
                 note=_(
-                    "Milestone %(milestones)s was reopened after this invoice was posted. "
-                    "The invoice was left untouched: issue a credit note if the customer "
+                    "Milestone %(milestones)s was reopened after this invoice was "
+                    "posted. The invoice was left untouched: issue a credit note if "
+                    "the customer "
                     "should not pay for it yet.",
                     milestones=", ".join(milestones.mapped("name")),
                 ),
@@ -555,7 +616,10 @@ class ProjectMilestone(models.Model):
             return
         if not any(self.env.user.has_group(group) for group in BILLING_GROUPS):
             raise AccessError(
-                _("Only sales or accounting users can change or invoice milestone amounts.")
+                _(
+                    "Only sales or accounting users can change or invoice "
+                    "milestone amounts."
+                )
             )
 
     # ------------------------------------------------------------
@@ -575,6 +639,8 @@ class ProjectMilestone(models.Model):
         for milestone in milestones:
             milestone._bill_or_record_failure()
             done += 1
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(milestones) - done)
+            self.env["ir.cron"]._notify_progress(
+                done=done, remaining=len(milestones) - done
+            )
         if len(tasks) == batch_size or len(milestones) == batch_size:
             self.env.ref("milestone_billing.ir_cron_milestone_billing")._trigger()

@@ -20,7 +20,9 @@ class SaleOrder(models.Model):
         if milestone_ids is not None:
             milestones = self.env["project.milestone"].browse(milestone_ids)
             for invoice_vals in invoice_vals_list:
-                invoice_vals["invoice_line_ids"] = milestones._split_invoice_line_commands(
-                    invoice_vals["invoice_line_ids"]
+                invoice_vals["invoice_line_ids"] = (
+                    milestones._split_invoice_line_commands(
+                        invoice_vals["invoice_line_ids"]
+                    )
                 )
         return super()._create_account_invoices(invoice_vals_list, final)

@@ -29,12 +29,16 @@ class MilestoneBillingCommon(TestSaleProjectCommon):
         cls.task1, cls.task2, cls.task3 = cls.engagement["tasks"]
 
     @classmethod
-    def _create_engagement(cls, shares=(0.30, 0.35, 0.35), amount=100000.0, partner=None, name="Strategy"):
+    def _create_engagement(
+        cls, shares=(0.30, 0.35, 0.35), amount=100000.0, partner=None, name="Strategy"
+    ):
         partner = partner or cls.partner_a
         order = cls.env["sale.order"].create(
             {
                 "partner_id": partner.id,
-                "payment_term_id": cls.env.ref("account.account_payment_term_30days").id,
+                "payment_term_id": cls.env.ref(
+                    "account.account_payment_term_30days"
+                ).id,
                 "fiscal_position_id": cls.fiscal_pos_a.id,
                 "client_order_ref": f"{name} engagement",
                 "order_line": [
@@ -45,7 +49,9 @@ class MilestoneBillingCommon(TestSaleProjectCommon):
                             "product_uom_qty": 1,
                             "price_unit": amount,
                             "tax_id": [Command.set(cls.tax_15.ids)],
-                            "analytic_distribution": {cls.analytic_account_sale.id: 100},
+                            "analytic_distribution": {
+                                cls.analytic_account_sale.id: 100
+                            },
                         }
                     ),
                     Command.create(
@@ -94,7 +100,13 @@ class MilestoneBillingCommon(TestSaleProjectCommon):
                 for milestone in milestones
             ]
         )
-        return {"order": order, "line": line, "project": project, "milestones": milestones, "tasks": tasks}
+        return {
+            "order": order,
+            "line": line,
+            "project": project,
+            "milestones": milestones,
+            "tasks": tasks,
+        }
 
     def end_transaction(self):
         """Run what the end of a request runs: the precommit work of the transaction."""

@@ -1,3 +1,6 @@
+# pylint: disable=invalid-commit
+# Two transactions can only see each other's work once it is committed: these
+# tests commit on purpose, on their own cursors, and remove what they committed.
 from contextlib import closing
 
 from odoo import SUPERUSER_ID, Command, api
@@ -20,7 +23,12 @@ class TestConcurrency(TransactionCase):
             stage_progress, stage_done = env["project.task.type"].create(
                 [
                     {"name": "Race: in progress", "sequence": 1},
-                    {"name": "Race: done", "sequence": 9, "fold": True, "is_done_stage": True},
+                    {
+                        "name": "Race: done",
+                        "sequence": 9,
+                        "fold": True,
+                        "is_done_stage": True,
+                    },
                 ]
             )
             partner = env["res.partner"].create({"name": "Race Customer"})
@@ -37,7 +45,9 @@ class TestConcurrency(TransactionCase):
             order = env["sale.order"].create(
                 {
                     "partner_id": partner.id,
-                    "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 1})],
+                    "order_line": [
+                        Command.create({"product_id": product.id, "product_uom_qty": 1})
+                    ],
                 }
             )
             order.action_confirm()
@@ -104,7 +114,9 @@ class TestConcurrency(TransactionCase):
         with closing(self.registry.cursor()) as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             milestone = env["project.milestone"].browse(self.ids["milestone"])
-            lines = milestone.invoice_line_ids.filtered(lambda line: line.parent_state != "cancel")
+            lines = milestone.invoice_line_ids.filtered(
+                lambda line: line.parent_state != "cancel"
+            )
             return len(lines), milestone.is_reached
 
     def _run_job(self):
@@ -119,14 +131,21 @@ class TestConcurrency(TransactionCase):
 
     def test_last_two_tasks_finished_at_the_same_moment(self):
         task1, task2 = self.ids["tasks"]
-        with closing(self.registry.cursor()) as cr1, closing(self.registry.cursor()) as cr2:
+        with (
+            closing(self.registry.cursor()) as cr1,
+            closing(self.registry.cursor()) as cr2,
+        ):
             self._finish_in(cr1, task1)
             cr1.flush()  # the end of the first request: the milestone is locked
             self._finish_in(cr2, task2)
             cr2.flush()  # must not fail although the milestone is busy
             cr1.commit()
             cr2.commit()
-        self.assertEqual(self._count_live_lines(), (0, False), "neither transaction saw both tasks done")
+        self.assertEqual(
+            self._count_live_lines(),
+            (0, False),
+            "neither transaction saw both tasks done",
+        )
         self._run_job()
         self.assertEqual(self._count_live_lines(), (1, True))
         self._run_job()
@@ -134,7 +153,10 @@ class TestConcurrency(TransactionCase):
 
     def test_second_transaction_with_an_older_snapshot(self):
         task1, task2 = self.ids["tasks"]
-        with closing(self.registry.cursor()) as cr1, closing(self.registry.cursor()) as cr2:
+        with (
+            closing(self.registry.cursor()) as cr1,
+            closing(self.registry.cursor()) as cr2,
+        ):
             self._finish_in(cr2, task2)
             self._finish_in(cr1, task1)
             cr1.commit()
@@ -148,25 +170,37 @@ class TestConcurrency(TransactionCase):
     def test_two_users_click_create_draft_invoice(self):
         with closing(self.registry.cursor()) as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            env["ir.config_parameter"]  # noqa: B018 - warm the registry
             milestone = env["project.milestone"].browse(self.ids["milestone"])
-            env.ref("milestone_billing.base_automation_milestone_reached_draft_invoice").active = False
+            env.ref(
+                "milestone_billing.base_automation_milestone_reached_draft_invoice"
+            ).active = False
             milestone.is_reached = True
             cr.commit()
         try:
-            with closing(self.registry.cursor()) as cr1, closing(self.registry.cursor()) as cr2:
+            with (
+                closing(self.registry.cursor()) as cr1,
+                closing(self.registry.cursor()) as cr2,
+            ):
                 env1 = api.Environment(cr1, SUPERUSER_ID, {})
                 env2 = api.Environment(cr2, SUPERUSER_ID, {})
-                env1["project.milestone"].browse(self.ids["milestone"]).action_create_draft_invoice()
+                env1["project.milestone"].browse(
+                    self.ids["milestone"]
+                ).action_create_draft_invoice()
                 with self.assertRaisesRegex(UserError, "another user"):
-                    env2["project.milestone"].browse(self.ids["milestone"]).action_create_draft_invoice()
+                    env2["project.milestone"].browse(
+                        self.ids["milestone"]
+                    ).action_create_draft_invoice()
                 cr2.rollback()
                 cr1.commit()
                 with self.assertRaises(UserError):
-                    env2["project.milestone"].browse(self.ids["milestone"]).action_create_draft_invoice()
+                    env2["project.milestone"].browse(
+                        self.ids["milestone"]
+                    ).action_create_draft_invoice()
         finally:
             with closing(self.registry.cursor()) as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
-                env.ref("milestone_billing.base_automation_milestone_reached_draft_invoice").active = True
+                env.ref(
+                    "milestone_billing.base_automation_milestone_reached_draft_invoice"
+                ).active = True
                 cr.commit()
         self.assertEqual(self._count_live_lines(), (1, True))

@@ -50,7 +50,9 @@ class TestDoneStage(MilestoneBillingCommon):
         )
         extra.state = "1_canceled"
         self.end_transaction()
-        self.assertFalse(self.phase1.is_reached, "a cancelled task alone is no finished work")
+        self.assertFalse(
+            self.phase1.is_reached, "a cancelled task alone is no finished work"
+        )
         self.finish(self.task1)
         self.assertTrue(self.phase1.is_reached)
 
@@ -98,11 +100,15 @@ class TestDoneStage(MilestoneBillingCommon):
         self.assertFalse(self.phase3.is_reached)
         extra.milestone_id = self.phase1
         self.end_transaction()
-        self.assertTrue(self.phase3.is_reached, "the milestone left behind has only finished work")
+        self.assertTrue(
+            self.phase3.is_reached, "the milestone left behind has only finished work"
+        )
         self.assertFalse(self.phase1.is_reached)
 
     def test_deactivated_rule_stops_reaching(self):
-        self.deactivate_rule("milestone_billing.base_automation_task_finished_reach_milestone")
+        self.deactivate_rule(
+            "milestone_billing.base_automation_task_finished_reach_milestone"
+        )
         self.finish(self.task1)
         self.assertFalse(self.phase1.is_reached)
         self.assertFalse(self.phase1.invoice_line_ids)
@@ -118,7 +124,8 @@ class TestDoneStage(MilestoneBillingCommon):
         )["arch"]
         self.assertIn('name="is_done_stage"', arch)
         self.assertEqual(
-            self.stage_done.with_context(lang="en_US")._fields["is_done_stage"].string, "Done stage"
+            self.stage_done.with_context(lang="en_US")._fields["is_done_stage"].string,
+            "Done stage",
         )
 
     def test_stage_shared_by_projects(self):
@@ -129,7 +136,9 @@ class TestDoneStage(MilestoneBillingCommon):
                 "type_ids": [Command.set(self.stage_done.ids)],
             }
         )
-        milestone = self.env["project.milestone"].create({"name": "Go-live", "project_id": project.id})
+        milestone = self.env["project.milestone"].create(
+            {"name": "Go-live", "project_id": project.id}
+        )
         task = self.env["project.task"].create(
             {"name": "Go-live", "project_id": project.id, "milestone_id": milestone.id}
         )

@@ -40,7 +40,9 @@ class TestDraftInvoice(MilestoneBillingCommon):
                     "price_unit": 100000.0,
                     "price_subtotal": 35000.0,
                     "tax_ids": self.line.tax_id.ids,
-                    "analytic_distribution": {str(self.analytic_account_sale.id): 100.0},
+                    "analytic_distribution": {
+                        str(self.analytic_account_sale.id): 100.0
+                    },
                     "sale_line_ids": self.line.ids,
                 }
             ],
@@ -54,7 +56,9 @@ class TestDraftInvoice(MilestoneBillingCommon):
         # The delivered travel line stays for AR to invoice the native way.
         self.assertEqual(self.order.order_line[1].qty_invoiced, 0.0)
         self.assertEqual(self.order.order_line[1].invoice_status, "to invoice")
-        self.assertEqual((self.phase1 | self.phase3).mapped("billing_state"), ["planned", "planned"])
+        self.assertEqual(
+            (self.phase1 | self.phase3).mapped("billing_state"), ["planned", "planned"]
+        )
 
     def test_native_create_invoice_finds_nothing_more_for_the_milestone(self):
         self.finish(self.task2)
@@ -63,12 +67,16 @@ class TestDraftInvoice(MilestoneBillingCommon):
             self.order._create_invoices()
         self.order.order_line[1].qty_delivered = 10
         native = self.order._create_invoices()
-        self.assertEqual(native.invoice_line_ids.sale_line_ids, self.order.order_line[1])
+        self.assertEqual(
+            native.invoice_line_ids.sale_line_ids, self.order.order_line[1]
+        )
         self.assertEqual(self.line.qty_invoiced, 0.35)
 
     def test_milestone_invoiced_natively_first_is_not_billed_again(self):
         # The rule is off: the milestone is reached and AR invoices the order.
-        self.deactivate_rule("milestone_billing.base_automation_milestone_reached_draft_invoice")
+        self.deactivate_rule(
+            "milestone_billing.base_automation_milestone_reached_draft_invoice"
+        )
         self.finish(self.task2)
         self.assertEqual(self.phase2.billing_state, "to_invoice")
         self.order._create_invoices()
@@ -82,12 +90,16 @@ class TestDraftInvoice(MilestoneBillingCommon):
         invoice = self.phase1.invoice_line_ids.move_id
         self.assertEqual(invoice, self.phase3.invoice_line_ids.move_id)
         self.assertEqual(len(invoice.invoice_line_ids), 2)
-        self.assertEqual(invoice.invoice_line_ids.milestone_id, self.phase1 | self.phase3)
+        self.assertEqual(
+            invoice.invoice_line_ids.milestone_id, self.phase1 | self.phase3
+        )
         self.assertEqual(invoice.amount_untaxed, 65000.0)
         self.assertEqual(self.line.qty_invoiced, 0.65)
 
     def test_mass_edit_across_orders_bills_each_milestone_once(self):
-        other = self._create_engagement(shares=(0.5, 0.5), amount=20000.0, partner=self.partner_b, name="Audit")
+        other = self._create_engagement(
+            shares=(0.5, 0.5), amount=20000.0, partner=self.partner_b, name="Audit"
+        )
         tasks = self.task1 | self.task2 | other["tasks"]
         self.finish(tasks)
         milestones = self.phase1 | self.phase2 | other["milestones"]
@@ -121,15 +133,22 @@ class TestDraftInvoice(MilestoneBillingCommon):
         self.assertEqual(tracked[:1].new_value_char, "Draft Invoice")
 
     def test_manual_button_for_a_selection(self):
-        self.deactivate_rule("milestone_billing.base_automation_milestone_reached_draft_invoice")
+        self.deactivate_rule(
+            "milestone_billing.base_automation_milestone_reached_draft_invoice"
+        )
         self.finish(self.task1 | self.task2)
-        self.assertEqual((self.phase1 | self.phase2).mapped("billing_state"), ["to_invoice"] * 2)
+        self.assertEqual(
+            (self.phase1 | self.phase2).mapped("billing_state"), ["to_invoice"] * 2
+        )
         action = (self.phase1 | self.phase2).action_create_draft_invoice()
         invoice = self.phase1.invoice_id
         self.assertEqual(action["res_id"], invoice.id)
         self.assertEqual(self.phase2.invoice_id, invoice)
         self.assertEqual(self.phase1.action_view_invoice()["res_id"], invoice.id)
-        self.assertEqual(invoice.action_view_milestones()["domain"], [("id", "in", (self.phase1 | self.phase2).ids)])
+        self.assertEqual(
+            invoice.action_view_milestones()["domain"],
+            [("id", "in", (self.phase1 | self.phase2).ids)],
+        )
 
     def test_manual_button_refuses_unreached_milestones(self):
         with self.assertRaisesRegex(UserError, "not reached"):

@@ -9,15 +9,21 @@ class TestFailures(MilestoneBillingCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.ar_user = new_test_user(
-            cls.env, login="ar_clerk", groups="account.group_account_invoice,project.group_project_user"
+            cls.env,
+            login="ar_clerk",
+            groups="account.group_account_invoice,project.group_project_user",
         )
         cls.sale_journals = cls.env["account.journal"].search(
             [("type", "=", "sale"), ("company_id", "=", cls.env.company.id)]
         )
-        cls.activity_type = cls.env.ref("milestone_billing.mail_activity_type_milestone_billing")
+        cls.activity_type = cls.env.ref(
+            "milestone_billing.mail_activity_type_milestone_billing"
+        )
 
     def billing_activities(self, milestone):
-        return milestone.activity_ids.filtered(lambda a: a.activity_type_id == self.activity_type)
+        return milestone.activity_ids.filtered(
+            lambda a: a.activity_type_id == self.activity_type
+        )
 
     def test_no_sales_journal_keeps_the_stage_and_records_the_reason(self):
         self.env.company.milestone_billing_user_id = self.ar_user
@@ -25,15 +31,21 @@ class TestFailures(MilestoneBillingCommon):
 
         self.finish(self.task2)
 
-        self.assertEqual(self.task2.stage_id, self.stage_done, "the PM's stage change stands")
+        self.assertEqual(
+            self.task2.stage_id, self.stage_done, "the PM's stage change stands"
+        )
         self.assertTrue(self.phase2.is_reached)
         self.assertFalse(self.phase2.invoice_line_ids)
-        self.assertRecordValues(self.phase2, [{"billing_state": "to_invoice", "billing_pending": True}])
+        self.assertRecordValues(
+            self.phase2, [{"billing_state": "to_invoice", "billing_pending": True}]
+        )
         self.assertIn("journal", self.phase2.billing_error.lower())
         activity = self.billing_activities(self.phase2)
         self.assertEqual(len(activity), 1)
         self.assertEqual(activity.user_id, self.ar_user)
-        self.assertTrue(any("could not be created" in str(m.body) for m in self.phase2.message_ids))
+        self.assertTrue(
+            any("could not be created" in str(m.body) for m in self.phase2.message_ids)
+        )
 
         # Retries while it still fails: one activity, not one per retry.
         self.env["project.milestone"]._cron_process_billing()
@@ -46,7 +58,14 @@ class TestFailures(MilestoneBillingCommon):
         self.env["project.milestone"]._cron_process_billing()
         self.end_transaction()
         self.assertRecordValues(
-            self.phase2, [{"billing_state": "draft", "billing_pending": False, "billing_error": False}]
+            self.phase2,
+            [
+                {
+                    "billing_state": "draft",
+                    "billing_pending": False,
+                    "billing_error": False,
+                }
+            ],
         )
         self.assertFalse(self.billing_activities(self.phase2))
         self.assertEqual(self.phase2.invoice_id.amount_untaxed, 35000.0)
@@ -63,7 +82,9 @@ class TestFailures(MilestoneBillingCommon):
         )
 
     def test_one_failure_does_not_block_the_other_milestones(self):
-        other = self._create_engagement(shares=(1.0,), amount=5000.0, partner=self.partner_b, name="Audit")
+        other = self._create_engagement(
+            shares=(1.0,), amount=5000.0, partner=self.partner_b, name="Audit"
+        )
         self.partner_b.action_archive()
         self.finish(self.task1 | other["tasks"])
         self.assertEqual(self.phase1.billing_state, "draft")
@@ -79,19 +100,25 @@ class TestFailures(MilestoneBillingCommon):
     def test_job_batches_and_retriggers_itself(self):
         self.sale_journals.action_archive()
         self.finish(self.task1 | self.task2)
-        self.assertEqual((self.phase1 | self.phase2).mapped("billing_pending"), [True, True])
+        self.assertEqual(
+            (self.phase1 | self.phase2).mapped("billing_pending"), [True, True]
+        )
         cron = self.env.ref("milestone_billing.ir_cron_milestone_billing")
         self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink()
         self.sale_journals.action_unarchive()
         self.env["project.milestone"]._cron_process_billing(batch_size=1)
         self.end_transaction()
         self.assertEqual(
-            sorted((self.phase1 | self.phase2).mapped("billing_pending")), [False, True], "one per batch"
+            sorted((self.phase1 | self.phase2).mapped("billing_pending")),
+            [False, True],
+            "one per batch",
         )
         self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
         self.env["project.milestone"]._cron_process_billing(batch_size=1)
         self.end_transaction()
-        self.assertEqual((self.phase1 | self.phase2).mapped("billing_state"), ["draft", "draft"])
+        self.assertEqual(
+            (self.phase1 | self.phase2).mapped("billing_state"), ["draft", "draft"]
+        )
 
     def test_unreached_milestone_is_no_longer_retried(self):
         self.sale_journals.action_archive()

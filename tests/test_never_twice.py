@@ -11,7 +11,9 @@ from .common import MilestoneBillingCommon
 @tagged("post_install", "-at_install")
 class TestNeverTwice(MilestoneBillingCommon):
     def live_lines(self, milestone):
-        return milestone.invoice_line_ids.filtered(lambda line: line.parent_state != "cancel")
+        return milestone.invoice_line_ids.filtered(
+            lambda line: line.parent_state != "cancel"
+        )
 
     def test_back_and_forth_keeps_one_draft(self):
         self.finish(self.task2)
@@ -32,7 +34,9 @@ class TestNeverTwice(MilestoneBillingCommon):
         self.assertEqual(invoice.state, "draft")
         self.assertEqual(invoice.invoice_line_ids.milestone_id, self.phase2)
         self.assertEqual(self.phase1.billing_state, "planned")
-        self.assertTrue(any(self.phase1.name in str(m.body) for m in invoice.message_ids))
+        self.assertTrue(
+            any(self.phase1.name in str(m.body) for m in invoice.message_ids)
+        )
 
     def test_rule_firing_twice_bills_once(self):
         self.finish(self.task2)
@@ -56,7 +60,9 @@ class TestNeverTwice(MilestoneBillingCommon):
         self.assertEqual(len(activity), 1)
         self.assertIn(self.phase2.name, activity.note)
         self.finish(self.task2)
-        self.assertEqual(len(self.live_lines(self.phase2)), 1, "finished again, never billed again")
+        self.assertEqual(
+            len(self.live_lines(self.phase2)), 1, "finished again, never billed again"
+        )
 
     def test_cancelled_draft_is_not_recreated(self):
         self.finish(self.task2)
@@ -77,11 +83,17 @@ class TestNeverTwice(MilestoneBillingCommon):
         self.finish(self.task2)
         invoice = self.phase2.invoice_id
         invoice.action_post()
-        reversal = self.env["account.move.reversal"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({"journal_id": invoice.journal_id.id})
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"journal_id": invoice.journal_id.id})
+        )
         reversal.refund_moves()
-        self.assertEqual(self.line.qty_invoiced, 0.0, "the credit note makes the line invoiceable again")
+        self.assertEqual(
+            self.line.qty_invoiced,
+            0.0,
+            "the credit note makes the line invoiceable again",
+        )
         self.reopen(self.task2)
         self.finish(self.task2)
         self.env["project.milestone"]._cron_process_billing()
@@ -95,7 +107,9 @@ class TestNeverTwice(MilestoneBillingCommon):
             {
                 "move_type": "out_invoice",
                 "partner_id": self.partner_a.id,
-                "invoice_line_ids": [Command.create({"name": "dup", "price_unit": 1.0})],
+                "invoice_line_ids": [
+                    Command.create({"name": "dup", "price_unit": 1.0})
+                ],
             }
         )
         with mute_logger("odoo.sql_db"), self.assertRaises(UniqueViolation):
