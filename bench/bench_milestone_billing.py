@@ -115,51 +115,69 @@ class Meter:
         self.queries += self.cr.sql_log_count - self._queries
 
 
-def end_of_request(env):
-    """What a request does before COMMIT: flush, then the precommit hooks."""
-    env.flush_all()
-    env.cr.flush()
-    env.invalidate_all()
+def fresh_env(cr, uid):
+    """A new ORM transaction (cache, environments), as each HTTP request gets,
+    on the same database transaction."""
+    cr.flush()
+    cr.transaction = api.Transaction(cr.transaction.registry)
+    return api.Environment(cr, uid, {})
+
+
+class Requests:
+    """Each call is one request, measured up to what COMMIT runs first."""
+
+    def __init__(self, env, meter):
+        self.cr = env.cr
+        self.uid = env.uid
+        self.meter = meter
+
+    def __call__(self, work, *records):
+        env = fresh_env(self.cr, self.uid)
+        with self.meter:
+            work(env, *(record.with_env(env) for record in records))
+            env.flush_all()
+            self.cr.flush()
 
 
 def auto_one_by_one(env, count, meter):
-    stage_done, _orders, milestones, tasks = make_engagements(env, count, "Auto single")
+    stage, _orders, milestones, tasks = make_engagements(env, count, "Auto single")
+    request = Requests(env, meter)
     for task in tasks:
-        with meter:
-            task.write({"stage_id": stage_done.id})
-            end_of_request(env)
+        request(lambda _env, task: task.write({"stage_id": stage.id}), task)
     return milestones
 
 
 def auto_mass(env, count, meter):
-    stage_done, _orders, milestones, tasks = make_engagements(env, count, "Auto mass")
-    with meter:
-        tasks.write({"stage_id": stage_done.id})
-        end_of_request(env)
+    stage, _orders, milestones, tasks = make_engagements(env, count, "Auto mass")
+    request = Requests(env, meter)
+    request(lambda _env, tasks: tasks.write({"stage_id": stage.id}), tasks)
     return milestones
 
 
+def create_invoice_from_order(env, order):
+    wizard = (
+        env["sale.advance.payment.inv"]
+        .with_context(active_model="sale.order", active_ids=order.ids)
+        .create({"advance_payment_method": "delivered"})
+    )
+    wizard.create_invoices()
+
+
+def set_rules_active(env, active):
+    for xmlid in RULES:
+        env.ref(xmlid).active = active
+    env.flush_all()
+
+
 def native(env, count, meter):
-    for xmlid in RULES:
-        env.ref(xmlid).active = False
-    stage_done, orders, milestones, tasks = make_engagements(env, count, "Native")
+    set_rules_active(env, False)
+    stage, orders, milestones, tasks = make_engagements(env, count, "Native")
+    request = Requests(env, meter)
     for task, milestone, order in zip(tasks, milestones, orders, strict=True):
-        with meter:
-            task.write({"stage_id": stage_done.id})
-            end_of_request(env)
-        with meter:
-            milestone.write({"is_reached": True})
-            end_of_request(env)
-        with meter:
-            wizard = (
-                env["sale.advance.payment.inv"]
-                .with_context(active_model="sale.order", active_ids=order.ids)
-                .create({"advance_payment_method": "delivered"})
-            )
-            wizard.create_invoices()
-            end_of_request(env)
-    for xmlid in RULES:
-        env.ref(xmlid).active = True
+        request(lambda _env, task: task.write({"stage_id": stage.id}), task)
+        request(lambda _env, ms: ms.write({"is_reached": True}), milestone)
+        request(create_invoice_from_order, order)
+    set_rules_active(fresh_env(env.cr, env.uid), True)
     return milestones
 
 
@@ -181,20 +199,18 @@ def main():
     registry = odoo.modules.registry.Registry(args.database)
     results = []
     with closing(registry.cursor()) as cr:
-        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
-        admin = env.ref("base.user_admin")
-        env = env(user=admin, su=False, context={"tracking_disable": False})
+        uid = api.Environment(cr, odoo.SUPERUSER_ID, {}).ref("base.user_admin").id
         # Warm-up, so no scenario pays for the first loading of caches.
-        auto_one_by_one(env, 2, Meter(cr))
-        native(env, 2, Meter(cr))
+        auto_one_by_one(fresh_env(cr, uid), 2, Meter(cr))
+        native(fresh_env(cr, uid), 2, Meter(cr))
         for name, scenario in (
             ("native: task Done, milestone reached, Create Invoice", native),
             ("auto: one task write each", auto_one_by_one),
             (f"auto: one mass write of {args.count} tasks", auto_mass),
         ):
             meter = Meter(cr)
-            milestones = scenario(env, args.count, meter)
-            invoices = count_invoices(milestones)
+            milestones = scenario(fresh_env(cr, uid), args.count, meter)
+            invoices = count_invoices(milestones.with_env(fresh_env(cr, uid)))
             assert invoices == args.count, (
                 f"{name}: {invoices} invoices for {args.count} milestones"
             )

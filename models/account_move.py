@@ -25,9 +25,7 @@ class AccountMove(models.Model):
             lambda m: m.state == "cancel"
         ).line_ids.filtered("milestone_id")
         if cancelled_lines:
-            rebilled = cancelled_lines.milestone_id.filtered(
-                lambda ms: ms.sudo()._get_live_invoice_lines()
-            )
+            rebilled = cancelled_lines.milestone_id._filter_invoiced()
             if rebilled:
                 raise UserError(
                     _(

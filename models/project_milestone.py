@@ -1,4 +1,5 @@
 import logging
+import uuid
 from collections import defaultdict
 
 from psycopg2.errors import LockNotAvailable, SerializationFailure
@@ -137,7 +138,7 @@ class ProjectMilestone(models.Model):
     def write(self, vals):
         if not self.env.su and any(fname in vals for fname in AMOUNT_FIELDS):
             self._check_billing_amount_access()
-            billed = self.filtered(lambda m: m.sudo()._get_live_invoice_lines())
+            billed = self._filter_invoiced()
             if billed:
                 raise UserError(
                     _(
@@ -157,7 +158,7 @@ class ProjectMilestone(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_invoiced(self):
-        billed = self.filtered(lambda m: m.sudo()._get_live_invoice_lines())
+        billed = self._filter_invoiced()
         if billed:
             raise UserError(
                 _(
@@ -230,12 +231,9 @@ class ProjectMilestone(models.Model):
             task_ids = data.pop(QUEUE_SYNC_TASKS, set())
             milestone_ids = data.pop(QUEUE_SYNC_MILESTONES, set())
             bill_ids = data.pop(QUEUE_BILL, set())
-            if task_ids or milestone_ids:
-                # Work queued earlier in the transaction may have been deleted since.
-                tasks = self.env["project.task"].browse(task_ids).exists()
-                left_behind = self.browse(milestone_ids - set(tasks.milestone_id.ids))
-                milestones = tasks.milestone_id | left_behind.exists()
-                locked |= milestones._sync_reached_from_tasks(tasks)
+            if milestone_ids:
+                tasks = self.env["project.task"].browse(task_ids)
+                locked |= self.browse(milestone_ids)._sync_reached_from_tasks(tasks)
             if bill_ids:
                 to_bill = self.browse(bill_ids)
                 to_bill = (to_bill & locked) | (to_bill - locked).exists()
@@ -250,23 +248,35 @@ class ProjectMilestone(models.Model):
         deciding on stale data.
         """
         if not self:
-            return
+            return self
         self.flush_recordset()
+        # One round trip on the hot path: the savepoint is left to the end of the
+        # transaction, which releases it; it only matters if the lock fails.
+        savepoint = SQL.identifier(f"milestone_billing_lock_{uuid.uuid4().hex}")
         try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    SQL(
-                        "SELECT id FROM project_milestone WHERE id IN %s"
-                        " FOR NO KEY UPDATE NOWAIT",
-                        tuple(self.ids),
-                    )
+            self.env.cr.execute(
+                SQL(
+                    "SAVEPOINT %s; SELECT id FROM project_milestone WHERE id IN %s"
+                    " FOR NO KEY UPDATE NOWAIT",
+                    savepoint,
+                    tuple(self.ids),
                 )
+            )
+            # Work queued earlier in the transaction may have been deleted.
+            return self.browse(row[0] for row in self.env.cr.fetchall())
         except (LockNotAvailable, SerializationFailure) as error:
+            self.env.cr.execute(
+                SQL(
+                    "ROLLBACK TO SAVEPOINT %s; RELEASE SAVEPOINT %s",
+                    savepoint,
+                    savepoint,
+                )
+            )
             raise BillingBusyError(
                 _(
                     "Milestone %(milestones)s is being updated by another user; "
                     "try again in a moment.",
-                    milestones=", ".join(self.mapped("name")),
+                    milestones=", ".join(self.exists().mapped("name")),
                 )
             ) from error
 
@@ -283,19 +293,20 @@ class ProjectMilestone(models.Model):
             self.invalidate_recordset(["write_date"])
 
     def _lock_available(self):
-        """Lock what can be locked now; return the locked milestones."""
+        """Lock what can be locked now.
+
+        :return: (locked milestones, busy milestones)
+        """
         try:
-            self._lock_for_billing()
-            return self
+            return self._lock_for_billing(), self.browse()
         except BillingBusyError:
-            locked = self.browse()
+            locked = busy = self.browse()
             for milestone in self:
                 try:
-                    milestone._lock_for_billing()
-                    locked |= milestone
+                    locked |= milestone._lock_for_billing()
                 except BillingBusyError:
-                    continue
-            return locked
+                    busy |= milestone
+            return locked, busy
 
     def _get_task_progress(self):
         """Return {milestone id: (finished count, open count)} of active tasks."""
@@ -321,20 +332,13 @@ class ProjectMilestone(models.Model):
             pending flag for the scheduled job when a milestone is busy.
         :return: the milestones locked by this transaction
         """
-        tasks = tasks if tasks is not None else self.env["project.task"]
-        milestones = self.filtered("project_id.allow_milestones")
-        locked = milestones._lock_available()
-        busy = milestones - locked
-        if busy:
-            tasks.filtered(lambda t: t.milestone_id in busy).write(
+        locked, busy = self._lock_available()
+        if busy and tasks:
+            tasks.exists().filtered(lambda t: t.milestone_id in busy).write(
                 {"milestone_sync_pending": True}
             )
             self.env.ref("milestone_billing.ir_cron_milestone_billing")._trigger()
-        done_tasks = tasks.filtered(
-            lambda t: t.milestone_sync_pending and t.milestone_id not in busy
-        )
-        if done_tasks:
-            done_tasks.write({"milestone_sync_pending": False})
+        locked = locked.filtered("project_id.allow_milestones")
         if not locked:
             return locked
         progress = locked._get_task_progress()
@@ -363,15 +367,15 @@ class ProjectMilestone(models.Model):
             lambda line: line.parent_state != "cancel"
         )
 
+    def _filter_invoiced(self):
+        """Milestones with a live invoice line, whoever reads (it is AR data)."""
+        invoiced = self.sudo()._get_live_invoice_lines().milestone_id
+        return self.filtered(lambda milestone: milestone.id in invoiced._ids)
+
     def _filter_billable(self):
         """Reached milestones with a sale order line and no live invoice line."""
-        return self.filtered(
-            lambda m: (
-                m.is_reached
-                and m.sale_line_id
-                and not m.sudo()._get_live_invoice_lines()
-            )
-        )
+        reached = self.filtered(lambda m: m.is_reached and m.sale_line_id)
+        return reached - reached._filter_invoiced()
 
     def _auto_create_draft_invoices(self):
         """Entry point of the "milestone reached -> draft invoice" automation rule.
@@ -633,7 +637,10 @@ class ProjectMilestone(models.Model):
             [("milestone_sync_pending", "=", True)], limit=batch_size
         )
         if tasks:
-            tasks.milestone_id._sync_reached_from_tasks(tasks)
+            locked = tasks.milestone_id._sync_reached_from_tasks(tasks)
+            tasks.filtered(lambda t: t.milestone_id in locked).write(
+                {"milestone_sync_pending": False}
+            )
         milestones = self.search([("billing_pending", "=", True)], limit=batch_size)
         done = 0
         for milestone in milestones:

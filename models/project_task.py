@@ -30,4 +30,6 @@ class ProjectTask(models.Model):
             if values.get("milestone_id")
         }
         milestone_model._enqueue_billing_work(QUEUE_SYNC_TASKS, self.ids)
-        milestone_model._enqueue_billing_work(QUEUE_SYNC_MILESTONES, old_milestone_ids)
+        milestone_model._enqueue_billing_work(
+            QUEUE_SYNC_MILESTONES, set(self.milestone_id.ids) | old_milestone_ids
+        )
