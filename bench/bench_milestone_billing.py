@@ -1,26 +1,29 @@
 #!/usr/bin/env python3
 """Queries and milliseconds per invoice: automatic milestone billing vs. native Odoo.
 
-Runs against a database where milestone_billing is installed, inside one
-transaction that is rolled back at the end: nothing is left behind.
+Runs on a scratch copy of a database where milestone_billing is installed; every
+request is a real transaction that commits, as on a server, and the copy is
+dropped at the end: nothing is left behind.
 
     python3 bench/bench_milestone_billing.py -d DB --addons-path PATHS [-n 100]
 
 Scenarios, each billing N finished milestones (one per sales order):
 - auto, one write each:  the PM drags each task to Done (one request each);
 - auto, one mass write:  the PM moves the N tasks to Done in one mass edit;
-- native:                 task to Done, milestone marked reached, then
-                          "Create Invoice" (regular invoice) on the order.
+- native:                task to Done, milestone marked reached, then
+                         "Create Invoice" (regular invoice) on the order.
 """
 
 # pylint: disable=print-used
 # A command-line report: printing is its output.
 import argparse
+import os
+import statistics
 import time
-from contextlib import closing
 
 import odoo
-from odoo import Command, api
+from odoo import Command, api, sql_db
+from odoo.service import db
 from odoo.tools import config
 
 RULES = (
@@ -94,63 +97,51 @@ def make_engagements(env, count, label):
             for index, milestone in enumerate(milestones)
         ]
     )
-    env.flush_all()
-    env.cr.flush()
     return stage_done, orders, milestones, tasks
 
 
 class Meter:
-    def __init__(self, cr):
-        self.cr = cr
+    """Queries and time of the requests run through it."""
+
+    def __init__(self, registry, uid):
+        self.registry = registry
+        self.uid = uid
         self.queries = 0
         self.seconds = 0.0
 
-    def __enter__(self):
-        self._queries = self.cr.sql_log_count
-        self._start = time.perf_counter()
-        return self
+    def setup(self, work):
+        """Run ``work(env)`` in its own committed transaction, unmeasured."""
+        with self.registry.cursor() as cr:
+            return work(api.Environment(cr, self.uid, {}))
 
-    def __exit__(self, *exc):
-        self.seconds += time.perf_counter() - self._start
-        self.queries += self.cr.sql_log_count - self._queries
-
-
-def fresh_env(cr, uid):
-    """A new ORM transaction (cache, environments), as each HTTP request gets,
-    on the same database transaction."""
-    cr.flush()
-    cr.transaction = api.Transaction(cr.transaction.registry)
-    return api.Environment(cr, uid, {})
-
-
-class Requests:
-    """Each call is one request, measured up to what COMMIT runs first."""
-
-    def __init__(self, env, meter):
-        self.cr = env.cr
-        self.uid = env.uid
-        self.meter = meter
-
-    def __call__(self, work, *records):
-        env = fresh_env(self.cr, self.uid)
-        with self.meter:
+    def request(self, work, *records):
+        """One HTTP request: ``work(env, *records)``, then COMMIT and its hooks."""
+        cr = self.registry.cursor()
+        try:
+            start_queries, start = cr.sql_log_count, time.perf_counter()
+            env = api.Environment(cr, self.uid, {})
             work(env, *(record.with_env(env) for record in records))
-            env.flush_all()
-            self.cr.flush()
+            cr.commit()
+            self.seconds += time.perf_counter() - start
+            self.queries += cr.sql_log_count - start_queries
+        finally:
+            cr.close()
 
 
-def auto_one_by_one(env, count, meter):
-    stage, _orders, milestones, tasks = make_engagements(env, count, "Auto single")
-    request = Requests(env, meter)
+def auto_one_by_one(meter, count):
+    stage, _orders, milestones, tasks = meter.setup(
+        lambda env: make_engagements(env, count, "Auto single")
+    )
     for task in tasks:
-        request(lambda _env, task: task.write({"stage_id": stage.id}), task)
+        meter.request(lambda _env, task: task.write({"stage_id": stage.id}), task)
     return milestones
 
 
-def auto_mass(env, count, meter):
-    stage, _orders, milestones, tasks = make_engagements(env, count, "Auto mass")
-    request = Requests(env, meter)
-    request(lambda _env, tasks: tasks.write({"stage_id": stage.id}), tasks)
+def auto_mass(meter, count):
+    stage, _orders, milestones, tasks = meter.setup(
+        lambda env: make_engagements(env, count, "Auto mass")
+    )
+    meter.request(lambda _env, tasks: tasks.write({"stage_id": stage.id}), tasks)
     return milestones
 
 
@@ -166,18 +157,18 @@ def create_invoice_from_order(env, order):
 def set_rules_active(env, active):
     for xmlid in RULES:
         env.ref(xmlid).active = active
-    env.flush_all()
 
 
-def native(env, count, meter):
-    set_rules_active(env, False)
-    stage, orders, milestones, tasks = make_engagements(env, count, "Native")
-    request = Requests(env, meter)
+def native(meter, count):
+    meter.setup(lambda env: set_rules_active(env, False))
+    stage, orders, milestones, tasks = meter.setup(
+        lambda env: make_engagements(env, count, "Native")
+    )
     for task, milestone, order in zip(tasks, milestones, orders, strict=True):
-        request(lambda _env, task: task.write({"stage_id": stage.id}), task)
-        request(lambda _env, ms: ms.write({"is_reached": True}), milestone)
-        request(create_invoice_from_order, order)
-    set_rules_active(fresh_env(env.cr, env.uid), True)
+        meter.request(lambda _env, task: task.write({"stage_id": stage.id}), task)
+        meter.request(lambda _env, ms: ms.write({"is_reached": True}), milestone)
+        meter.request(create_invoice_from_order, order)
+    meter.setup(lambda env: set_rules_active(env, True))
     return milestones
 
 
@@ -192,41 +183,68 @@ def main():
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--addons-path", required=True)
     parser.add_argument("-n", "--count", type=int, default=100)
-    args = parser.parse_args()
-    config.parse_config(
-        ["-d", args.database, "--addons-path", args.addons_path, "--log-level", "warn"]
+    parser.add_argument(
+        "-r", "--rounds", type=int, default=3, help="rounds; times are their median"
     )
-    registry = odoo.modules.registry.Registry(args.database)
-    results = []
-    with closing(registry.cursor()) as cr:
-        uid = api.Environment(cr, odoo.SUPERUSER_ID, {}).ref("base.user_admin").id
-        # Warm-up, so no scenario pays for the first loading of caches.
-        auto_one_by_one(fresh_env(cr, uid), 2, Meter(cr))
-        native(fresh_env(cr, uid), 2, Meter(cr))
-        for name, scenario in (
-            ("native: task Done, milestone reached, Create Invoice", native),
-            ("auto: one task write each", auto_one_by_one),
-            (f"auto: one mass write of {args.count} tasks", auto_mass),
-        ):
-            meter = Meter(cr)
-            milestones = scenario(fresh_env(cr, uid), args.count, meter)
-            invoices = count_invoices(milestones.with_env(fresh_env(cr, uid)))
-            assert invoices == args.count, (
-                f"{name}: {invoices} invoices for {args.count} milestones"
+    args = parser.parse_args()
+    config.parse_config(["--addons-path", args.addons_path, "--log-level", "warn"])
+    scratch = f"{args.database}_bench_{os.getpid()}"
+    db.exp_duplicate_database(args.database, scratch)
+    try:
+        queries, times = run(scratch, args.count, args.rounds)
+    finally:
+        sql_db.close_db(scratch)
+        db.exp_drop(scratch)
+    report(args, queries, times)
+
+
+def run(database, count, rounds):
+    registry = odoo.modules.registry.Registry(database)
+    uid = Meter(registry, odoo.SUPERUSER_ID).setup(
+        lambda env: env.ref("base.user_admin").id
+    )
+    # Warm-up, so no scenario pays for the first loading of caches.
+    auto_one_by_one(Meter(registry, uid), 2)
+    native(Meter(registry, uid), 2)
+    queries = {}
+    times = {name: [] for name, _scenario in SCENARIOS}
+    for round_index in range(rounds):
+        # Rotate the order so that no scenario always runs on a fuller database.
+        shift = round_index % len(SCENARIOS)
+        for name, scenario in SCENARIOS[shift:] + SCENARIOS[:shift]:
+            meter = Meter(registry, uid)
+            milestones = scenario(meter, count)
+            invoices = meter.setup(
+                lambda env, ms=milestones: count_invoices(ms.with_env(env))
             )
-            results.append(
-                (name, meter.queries / invoices, meter.seconds * 1000 / invoices)
-            )
-        cr.rollback()
-    base_queries, base_ms = results[0][1], results[0][2]
-    print(f"{args.count} milestones, one invoice each (Odoo {odoo.release.version})")
+            assert invoices == count, f"{name}: {invoices} invoices for {count}"
+            queries[name] = meter.queries / invoices
+            times[name].append(meter.seconds * 1000 / invoices)
+    return queries, times
+
+
+SCENARIOS = (
+    ("native: task Done, milestone reached, Create Invoice", native),
+    ("auto: one task write each", auto_one_by_one),
+    ("auto: one mass write of N tasks", auto_mass),
+)
+
+
+def report(args, queries, times):
+    median_ms = {name: statistics.median(values) for name, values in times.items()}
+    base = SCENARIOS[0][0]
+    print(
+        f"N = {args.count} milestones, one invoice each; median of {args.rounds}"
+        f" rounds (Odoo {odoo.release.version})"
+    )
     header = ("scenario", "queries/inv", "ms/inv", "q ratio", "ms ratio")
     print("{:<55} {:>11} {:>8} {:>8} {:>8}".format(*header))
-    for name, queries, ms in results:
-        ratios = (queries / base_queries, ms / base_ms)
+    for name, _scenario in SCENARIOS:
+        q_ratio = queries[name] / queries[base]
+        ms_ratio = median_ms[name] / median_ms[base]
         print(
-            f"{name:<55} {queries:>11.1f} {ms:>8.1f}"
-            f" {ratios[0]:>8.2f} {ratios[1]:>8.2f}"
+            f"{name:<55} {queries[name]:>11.1f} {median_ms[name]:>8.1f}"
+            f" {q_ratio:>8.2f} {ms_ratio:>8.2f}"
         )
 
 

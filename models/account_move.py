@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -53,6 +53,33 @@ class AccountMove(models.Model):
                         )
                     )
         return res
+
+    def _remove_milestone_lines(self, lines):
+        """Remove the lines of reopened milestones; cancel the draft left empty."""
+        self.ensure_one()
+        names = ", ".join(lines.milestone_id.mapped("name"))
+        self.write({"invoice_line_ids": [Command.unlink(line.id) for line in lines]})
+        self.message_post(
+            body=_(
+                "Lines of milestone %(milestones)s removed: the work was reopened.",
+                milestones=names,
+            )
+        )
+        if not self.invoice_line_ids.filtered(
+            lambda line: line.display_type == "product"
+        ):
+            self.button_cancel()
+
+    def _notify_reopened_milestones(self, milestones, note):
+        self.ensure_one()
+        self.activity_schedule(
+            activity_type_id=self.env.ref(
+                "milestone_billing.mail_activity_type_milestone_billing"
+            ).id,
+            summary=_("Invoiced milestone reopened"),
+            note=note,
+            user_id=milestones[:1]._get_billing_responsible().id,
+        )
 
     def action_view_milestones(self):
         self.ensure_one()

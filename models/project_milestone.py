@@ -250,8 +250,8 @@ class ProjectMilestone(models.Model):
         if not self:
             return self
         self.flush_recordset()
-        # One round trip on the hot path: the savepoint is left to the end of the
-        # transaction, which releases it; it only matters if the lock fails.
+        # A failed lock must not abort the transaction (the user's write is in
+        # it): the savepoint is taken in the same round trip as the lock.
         savepoint = SQL.identifier(f"milestone_billing_lock_{uuid.uuid4().hex}")
         try:
             self.env.cr.execute(
@@ -263,7 +263,7 @@ class ProjectMilestone(models.Model):
                 )
             )
             # Work queued earlier in the transaction may have been deleted.
-            return self.browse(row[0] for row in self.env.cr.fetchall())
+            locked = self.browse(row[0] for row in self.env.cr.fetchall())
         except (LockNotAvailable, SerializationFailure) as error:
             self.env.cr.execute(
                 SQL(
@@ -279,6 +279,8 @@ class ProjectMilestone(models.Model):
                     milestones=", ".join(self.exists().mapped("name")),
                 )
             ) from error
+        self.env.cr.execute(SQL("RELEASE SAVEPOINT %s", savepoint))
+        return locked
 
     def _touch(self):
         """Rewrite the rows of locked milestones this transaction leaves unchanged."""
@@ -574,44 +576,41 @@ class ProjectMilestone(models.Model):
         )
 
     def _billing_on_unreached(self):
-        """Undo the billing of un-reached milestones where accounting allows it."""
+        """Undo the billing of un-reached milestones where accounting allows it.
+
+        Never raises: reopening work must not fail because an invoice cannot
+        be changed; AR gets an activity on the invoice instead.
+        """
         lines = self.sudo()._get_live_invoice_lines()
         draft_lines = lines.filtered(lambda line: line.parent_state == "draft")
         for move in draft_lines.move_id:
             move_lines = draft_lines.filtered(lambda line, mv=move: line.move_id == mv)
-            names = ", ".join(move_lines.milestone_id.mapped("name"))
-            move.write(
-                {"invoice_line_ids": [Command.unlink(line.id) for line in move_lines]}
-            )
-            move.message_post(
-                body=_(
-                    "Lines of milestone %(milestones)s removed: the work was reopened.",
-                    milestones=names,
+            try:
+                with self.env.cr.savepoint():
+                    move._remove_milestone_lines(move_lines)
+            except Exception as error:  # noqa: BLE001 - reported to AR below
+                move._notify_reopened_milestones(
+                    move_lines.milestone_id,
+                    _(
+                        "Milestone %(milestones)s was reopened, but its line could "
+                        "not be removed from this draft: %(reason)s",
+                        milestones=", ".join(move_lines.milestone_id.mapped("name")),
+                        reason=str(error),
+                    ),
                 )
-            )
-            if not move.invoice_line_ids.filtered(
-                lambda line: line.display_type == "product"
-            ):
-                move.button_cancel()
         posted_lines = lines - draft_lines
-        activity_type = self.env.ref(
-            "milestone_billing.mail_activity_type_milestone_billing"
-        )
         for move in posted_lines.move_id:
             milestones = posted_lines.filtered(
                 lambda line, mv=move: line.move_id == mv
             ).milestone_id
-            move.activity_schedule(
-                activity_type_id=activity_type.id,
-                summary=_("Invoiced milestone reopened"),
-                note=_(
+            move._notify_reopened_milestones(
+                milestones,
+                _(
                     "Milestone %(milestones)s was reopened after this invoice was "
                     "posted. The invoice was left untouched: issue a credit note if "
-                    "the customer "
-                    "should not pay for it yet.",
+                    "the customer should not pay for it yet.",
                     milestones=", ".join(milestones.mapped("name")),
                 ),
-                user_id=milestones[:1]._get_billing_responsible().id,
             )
         self.sudo()._clear_billing_failure()
 

@@ -5,3 +5,4 @@ from . import test_draft_invoice
 from . import test_failures
 from . import test_never_twice
 from . import test_query_count
+from . import test_views
