@@ -14,8 +14,9 @@ Scenarios, each billing N finished milestones (one per sales order):
                          "Create Invoice" (regular invoice) on the order.
 """
 
-# pylint: disable=print-used
-# A command-line report: printing is its output.
+# pylint: disable=print-used,invalid-commit
+# A command-line report (printing is its output) whose requests commit, as a
+# server's do, on a scratch database that it drops at the end.
 import argparse
 import os
 import statistics
