@@ -158,3 +158,51 @@ class TestDraftInvoice(MilestoneBillingCommon):
         self.finish(self.task2)
         with self.assertRaisesRegex(UserError, "already invoiced"):
             self.phase2.quantity_percentage = 0.4
+
+
+@tagged("post_install", "-at_install")
+class TestEngagementLifecycle(MilestoneBillingCommon):
+    def test_phase_two_from_done_to_paid(self):
+        """$100,000 billed 30/35/35: Phase 2 from the Kanban to the bank."""
+        self.finish(self.task2)
+        invoice = self.phase2.invoice_id
+        self.assertRecordValues(
+            invoice,
+            [
+                {
+                    "state": "draft",
+                    "amount_untaxed": 35000.0,
+                    "partner_id": self.partner_a.id,
+                }
+            ],
+        )
+        self.assertEqual(invoice.invoice_line_ids.sale_line_ids, self.line)
+
+        for _drag in range(2):
+            self.reopen(self.task2)
+            self.finish(self.task2)
+        live = self.phase2.invoice_line_ids.filtered(
+            lambda line: line.parent_state != "cancel"
+        )
+        self.assertEqual(len(live), 1)
+        invoice = live.move_id
+
+        # AR's native "Create Invoice" bills the travel, nothing more of Phase 2.
+        self.assertFalse(self.order._get_invoiceable_lines() & self.line)
+        native = self.order._create_invoices()
+        self.assertEqual(
+            native.invoice_line_ids.sale_line_ids, self.order.order_line[1]
+        )
+        self.assertEqual(self.line.qty_invoiced, 0.35)
+
+        invoice.action_post()
+        self.assertEqual(self.phase2.billing_state, "posted")
+        self.pay(invoice)
+        self.assertEqual(self.phase2.billing_state, "paid")
+
+        self.finish(self.task1 | self.task3)
+        self.assertEqual(
+            (self.phase1 | self.phase3).mapped("billing_state"), ["draft", "draft"]
+        )
+        self.assertEqual(self.line.qty_invoiced, 1.0)
+        self.assertEqual(self.line.invoice_status, "invoiced")
