@@ -1,6 +1,7 @@
 from . import account_move
 from . import account_move_line
 from . import project_milestone
+from . import project_project
 from . import project_task
 from . import project_task_type
 from . import res_company

@@ -1,7 +1,9 @@
 import logging
 import uuid
 from collections import defaultdict
+from datetime import date
 
+from dateutil.relativedelta import relativedelta
 from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import Command, _, api, fields, models
@@ -22,6 +24,15 @@ QUEUE_HOOKED = "milestone_billing.hooked"
 BILLING_GROUPS = ("sales_team.group_sale_salesman", "account.group_account_invoice")
 AMOUNT_FIELDS = ("sale_line_id", "quantity_percentage", "product_uom_qty")
 CRON_BATCH_SIZE = 50
+BILLING_STATES = [
+    ("not_billable", "Not Billable"),
+    ("planned", "Planned"),
+    ("to_invoice", "To Invoice"),
+    ("draft", "Draft Invoice"),
+    ("posted", "Posted"),
+    ("paid", "Paid"),
+]
+UNBILLED_STATES = ("to_invoice", "draft")
 
 
 class BillingBusyError(UserError):
@@ -52,19 +63,29 @@ class ProjectMilestone(models.Model):
         groups="account.group_account_invoice,sales_team.group_sale_salesman",
     )
     billing_state = fields.Selection(
-        [
-            ("not_billable", "Not Billable"),
-            ("planned", "Planned"),
-            ("to_invoice", "To Invoice"),
-            ("draft", "Draft Invoice"),
-            ("posted", "Posted"),
-            ("paid", "Paid"),
-        ],
+        BILLING_STATES,
         compute="_compute_billing_state",
         store=True,
         index=True,
         tracking=True,
+        group_expand="_read_group_expand_billing_state",
         groups="base.group_user",
+    )
+    billing_partner_id = fields.Many2one(
+        related="sale_line_id.order_partner_id",
+        string="Billed Customer",
+        store=True,
+        index="btree_not_null",
+    )
+    project_user_id = fields.Many2one(
+        related="project_id.user_id", string="Project Manager", store=True
+    )
+    days_since_reached = fields.Integer(compute="_compute_days_since_reached")
+    is_billing_late = fields.Boolean(
+        "Billing Late",
+        compute="_compute_days_since_reached",
+        search="_search_is_billing_late",
+        help="Reached longer ago than the company's billing delay and not posted yet.",
     )
     currency_id = fields.Many2one(related="sale_line_id.currency_id")
     billing_amount = fields.Monetary(
@@ -122,6 +143,39 @@ class ProjectMilestone(models.Model):
         if any(move.state == "posted" for move in moves):
             return "posted"
         return "draft"
+
+    @api.depends("reached_date", "billing_state")
+    @api.depends_context("company")
+    def _compute_days_since_reached(self):
+        today = fields.Date.context_today(self)
+        for milestone in self:
+            days = milestone.reached_date and (today - milestone.reached_date).days
+            milestone.days_since_reached = days or 0
+            milestone.is_billing_late = bool(
+                milestone.reached_date
+                and milestone.billing_state in UNBILLED_STATES
+                and days > milestone._get_billing_late_days()
+            )
+
+    def _get_billing_late_days(self):
+        company = self.sale_line_id.order_id.company_id or self.env.company
+        return company.milestone_billing_late_days
+
+    def _search_is_billing_late(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Operation not supported"))
+        late_before = fields.Date.context_today(self) - relativedelta(
+            days=self.env.company.milestone_billing_late_days
+        )
+        domain = [
+            ("billing_state", "in", UNBILLED_STATES),
+            ("reached_date", "<", late_before),
+        ]
+        return domain if (operator == "=") == value else ["!", *domain]
+
+    @api.model
+    def _read_group_expand_billing_state(self, states, domain):
+        return [key for key, _label in BILLING_STATES if key != "not_billable"]
 
     @api.depends("sale_line_id.price_subtotal", "quantity_percentage")
     def _compute_billing_amount(self):
@@ -624,6 +678,40 @@ class ProjectMilestone(models.Model):
                     "milestone amounts."
                 )
             )
+
+    def _get_billing_schedule(self):
+        """Rows and totals of the printable billing schedule of ``self``.
+
+        Printed by sales and project people for the customer: the invoice
+        numbers are read with sudo, only posted ones are shown.
+        """
+        labels = dict(self._fields["billing_state"]._description_selection(self.env))
+        rows = []
+        for milestone in self.sudo().sorted(lambda m: (m.deadline or date.max, m.id)):
+            posted = milestone._get_live_invoice_lines().move_id.filtered(
+                lambda move: move.state == "posted"
+            )
+            rows.append(
+                {
+                    "name": milestone.name,
+                    "deadline": milestone.deadline,
+                    "amount": milestone.billing_amount,
+                    "status": labels.get(milestone.billing_state, ""),
+                    "invoice": ", ".join(posted.mapped("name")),
+                    "paid": milestone.billing_state == "paid",
+                    "billed": milestone.billing_state in ("posted", "paid"),
+                }
+            )
+        total = sum(row["amount"] for row in rows)
+        billed = sum(row["amount"] for row in rows if row["billed"])
+        return {
+            "rows": rows,
+            "currency": self.sale_line_id.currency_id[:1]
+            or self.env.company.currency_id,
+            "total": total,
+            "billed": billed,
+            "remaining": total - billed,
+        }
 
     # ------------------------------------------------------------
     # SCHEDULED JOB

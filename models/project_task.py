@@ -15,6 +15,10 @@ class ProjectTask(models.Model):
         "the billing job re-checks it.",
     )
 
+    milestone_billing_state = fields.Selection(
+        related="milestone_id.billing_state", string="Milestone Billing"
+    )
+
     def _sync_milestone_reached(self):
         """Entry point of the "task finished -> milestone reached" automation rule.
 

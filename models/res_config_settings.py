@@ -8,3 +8,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.milestone_billing_user_id",
         readonly=False,
     )
+    milestone_billing_late_days = fields.Integer(
+        related="company_id.milestone_billing_late_days",
+        readonly=False,
+    )

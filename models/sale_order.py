@@ -1,10 +1,60 @@
-from odoo import models
+from odoo import _, fields, models
 
 from .project_milestone import BILLING_CONTEXT_KEY
 
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
+
+    billing_milestone_count = fields.Integer(
+        "Billing Milestones", compute="_compute_billing_milestones"
+    )
+    milestone_to_invoice_amount = fields.Monetary(
+        "Milestones to Invoice",
+        compute="_compute_billing_milestones",
+        help="Untaxed amount of the reached milestones without a posted invoice.",
+    )
+
+    def _compute_billing_milestones(self):
+        groups = (
+            self.env["project.milestone"]
+            .sudo()
+            ._read_group(
+                [("sale_line_id.order_id", "in", self.ids)],
+                ["sale_line_id", "billing_state"],
+                ["__count", "billing_amount:sum"],
+            )
+        )
+        counts = dict.fromkeys(self.ids, 0)
+        amounts = dict.fromkeys(self.ids, 0.0)
+        for line, state, count, amount in groups:
+            counts[line.order_id.id] += count
+            if state in ("to_invoice", "draft"):
+                amounts[line.order_id.id] += amount
+        for order in self:
+            order.billing_milestone_count = counts.get(order.id, 0)
+            order.milestone_to_invoice_amount = amounts.get(order.id, 0.0)
+
+    def action_view_billing_milestones(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "milestone_billing.project_milestone_action_billing"
+        )
+        action.update(
+            name=_("Milestones of %(order)s", order=self.name),
+            domain=[("sale_line_id.order_id", "=", self.id)],
+            context={"group_by": "billing_state"},
+        )
+        return action
+
+    def _get_billing_schedule(self):
+        self.ensure_one()
+        milestones = (
+            self.env["project.milestone"]
+            .sudo()
+            .search([("sale_line_id.order_id", "=", self.id)])
+        )
+        return milestones._get_billing_schedule()
 
     def _get_invoiceable_lines(self, final=False):
         milestone_ids = self.env.context.get(BILLING_CONTEXT_KEY)

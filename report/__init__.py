@@ -1,0 +1,1 @@
+from . import milestone_billing_report
