@@ -24,6 +24,7 @@
         "report/billing_schedule_reports.xml",
         "views/milestone_billing_menus.xml",
     ],
+    "demo": ["demo/milestone_billing_demo.xml"],
     "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,

@@ -1,5 +1,6 @@
 from . import account_move
 from . import account_move_line
+from . import milestone_billing_demo
 from . import project_milestone
 from . import project_project
 from . import project_task
