@@ -25,6 +25,9 @@
         "views/milestone_billing_menus.xml",
     ],
     "demo": ["demo/milestone_billing_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["milestone_billing/static/tests/tours/*.js"],
+    },
     "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,
