@@ -88,3 +88,33 @@ class TestViews(MilestoneBillingCommon):
         self.assertEqual(bill_rule.trigger_field_ids.mapped("name"), ["is_reached"])
         self.assertIn("_sync_milestone_reached", task_rule.action_server_ids.code)
         self.assertIn("_auto_create_draft_invoices", bill_rule.action_server_ids.code)
+
+
+@tagged("post_install", "-at_install")
+class TestEveryViewLoads(MilestoneBillingCommon):
+    def test_every_module_view_loads_for_its_users(self):
+        pm = new_test_user(
+            self.env,
+            login="pm_every_view",
+            groups="project.group_project_manager,project.group_project_milestone",
+        )
+        accountant = new_test_user(
+            self.env,
+            login="accountant_every_view",
+            groups="account.group_account_invoice,project.group_project_user",
+        )
+        views = self.env["ir.ui.view"].search(
+            [("model_data_id.module", "=", "milestone_billing"), ("type", "!=", "qweb")]
+        )
+        self.assertGreater(len(views), 10)
+        for user in (self.env.user, pm, accountant):
+            for view in views:
+                model = self.env[view.model].with_user(user)
+                if not model.has_access("read"):
+                    continue
+                root = view if view.mode == "primary" else view.inherit_id
+                while root.mode != "primary":
+                    root = root.inherit_id
+                with self.subTest(view=view.xml_id, user=user.login):
+                    arch = model.get_view(root.id, view.type)["arch"]
+                    self.assertTrue(arch)
