@@ -8,3 +8,4 @@ from . import project_task_type
 from . import res_company
 from . import res_config_settings
 from . import sale_order
+from . import sale_order_line

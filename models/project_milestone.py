@@ -7,7 +7,7 @@ from dateutil.relativedelta import relativedelta
 from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, float_compare, float_round
 
 from odoo.addons.project.models.project_task import CLOSED_STATES
@@ -22,7 +22,12 @@ QUEUE_SYNC_MILESTONES = "milestone_billing.sync_milestone_ids"
 QUEUE_BILL = "milestone_billing.bill_milestone_ids"
 QUEUE_HOOKED = "milestone_billing.hooked"
 BILLING_GROUPS = ("sales_team.group_sale_salesman", "account.group_account_invoice")
-AMOUNT_FIELDS = ("sale_line_id", "quantity_percentage", "product_uom_qty")
+AMOUNT_FIELDS = (
+    "sale_line_id",
+    "quantity_percentage",
+    "product_uom_qty",
+    "billing_amount",
+)
 CRON_BATCH_SIZE = 50
 BILLING_STATES = [
     ("not_billable", "Not Billable"),
@@ -90,10 +95,13 @@ class ProjectMilestone(models.Model):
     currency_id = fields.Many2one(related="sale_line_id.currency_id")
     billing_amount = fields.Monetary(
         compute="_compute_billing_amount",
+        inverse="_inverse_billing_amount",
         store=True,
+        readonly=False,
         currency_field="currency_id",
         groups="base.group_user",
-        help="Untaxed amount of the milestone: its share of the sales order line.",
+        help="Untaxed amount of the milestone: its share of the sales order line. "
+        "Enter the amount or the percentage: the other follows.",
     )
     billing_error = fields.Text(
         copy=False,
@@ -183,6 +191,45 @@ class ProjectMilestone(models.Model):
             line = milestone.sale_line_id
             milestone.billing_amount = line and line.currency_id.round(
                 line.price_subtotal * milestone.quantity_percentage
+            )
+
+    def _inverse_billing_amount(self):
+        for milestone in self:
+            subtotal = milestone.sale_line_id.price_subtotal
+            if not subtotal:
+                if milestone.billing_amount:
+                    raise ValidationError(
+                        _(
+                            "Milestone %(milestone)s needs a sales order line with a "
+                            "price before an amount can be given.",
+                            milestone=milestone.name,
+                        )
+                    )
+                continue
+            milestone.quantity_percentage = milestone.billing_amount / subtotal
+
+    @api.constrains("sale_line_id", "quantity_percentage")
+    def _check_schedule_within_line(self):
+        """The milestones of a sales order line never bill more than the line."""
+        coverage = self.env["project.milestone"]._read_group(
+            [("sale_line_id", "in", self.sale_line_id.ids)],
+            ["sale_line_id"],
+            ["quantity_percentage:sum"],
+        )
+        over = [
+            (line, total)
+            for line, total in coverage
+            if float_compare(total, 1.0, precision_digits=4) > 0
+        ]
+        if over:
+            line, total = over[0]
+            raise ValidationError(
+                _(
+                    "The milestones of %(line)s add up to %(total)s%% of the line: "
+                    "a billing schedule cannot exceed 100%%.",
+                    line=line.display_name,
+                    total=float_round(total * 100, precision_digits=2),
+                )
             )
 
     # ------------------------------------------------------------

@@ -6,5 +6,6 @@ from . import test_failures
 from . import test_never_twice
 from . import test_query_count
 from . import test_reports
+from . import test_schedule
 from . import test_tour
 from . import test_views
