@@ -38,3 +38,32 @@ class TestScheduleAmounts(MilestoneBillingCommon):
         self.assertEqual(
             travel.milestone_uncovered_amount, 0.0, "not billed by milestones"
         )
+
+
+@tagged("post_install", "-at_install")
+class TestForeignCurrency(MilestoneBillingCommon):
+    def test_foreign_currency_order_bills_in_its_currency(self):
+        eur = self.setup_other_currency("EUR")
+        pricelist = self.env["product.pricelist"].create(
+            {"name": "EUR customers", "currency_id": eur.id}
+        )
+        self.order.write({"state": "draft"})
+        self.order.pricelist_id = pricelist
+        self.order.order_line.write({"price_unit": 100000.0})
+        self.order.order_line[1].price_unit = 150.0
+        self.order.action_confirm()
+        self.assertEqual(self.order.currency_id, eur)
+        self.finish(self.task2)
+        invoice = self.phase2.invoice_id
+        self.assertEqual(invoice.currency_id, eur)
+        self.assertEqual(invoice.amount_untaxed, 35000.0)
+        self.assertEqual(invoice.invoice_line_ids.tax_ids, self.line.tax_id)
+        self.env.flush_all()
+        row = self.env["milestone.billing.report"].search(
+            [("milestone_id", "=", self.phase2.id)]
+        )
+        self.assertEqual(row.amount, 35000.0)
+        self.assertAlmostEqual(
+            row.amount_company, 35000.0 / self.order.currency_rate, places=2
+        )
+        self.assertNotEqual(row.amount_company, row.amount)
