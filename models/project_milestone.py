@@ -103,6 +103,12 @@ class ProjectMilestone(models.Model):
         help="Untaxed amount of the milestone: its share of the sales order line. "
         "Enter the amount or the percentage: the other follows.",
     )
+    template_percentage = fields.Float(
+        "Share on Orders (%)",
+        help="On a project template: the share of the sales order line this "
+        "milestone bills once an order creates a project from the template. "
+        "Without it, the order line is split equally among the milestones.",
+    )
     billing_error = fields.Text(
         copy=False,
         readonly=True,

@@ -36,3 +36,20 @@ class SaleOrderLine(models.Model):
             line.milestone_uncovered_amount = line.currency_id.round(
                 line.price_subtotal * uncovered
             )
+
+    def _handle_milestones(self, project):
+        """Keep the shares given to the template's milestones, if they all have one."""
+        milestones = project.milestone_ids.filtered(lambda m: not m.sale_line_id)
+        if (
+            self.product_id.service_policy != "delivered_milestones"
+            or not milestones
+            or not all(milestones.mapped("template_percentage"))
+        ):
+            return super()._handle_milestones(project)
+        for milestone in milestones:
+            milestone.write(
+                {
+                    "sale_line_id": self.id,
+                    "quantity_percentage": milestone.template_percentage,
+                }
+            )

@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
@@ -67,3 +68,73 @@ class TestForeignCurrency(MilestoneBillingCommon):
             row.amount_company, 35000.0 / self.order.currency_rate, places=2
         )
         self.assertNotEqual(row.amount_company, row.amount)
+
+
+@tagged("post_install", "-at_install")
+class TestTemplateShares(MilestoneBillingCommon):
+    def _milestone_product(self, name, template):
+        return self.env["product.product"].create(
+            {
+                "name": name,
+                "type": "service",
+                "invoice_policy": "delivery",
+                "service_type": "milestones",
+                "service_tracking": "project_only",
+                "project_template_id": template.id,
+                "property_account_income_id": self.account_sale.id,
+            }
+        )
+
+    def test_template_milestones_keep_their_shares(self):
+        template = self.env["project.project"].create(
+            {"name": "Assessment template", "allow_milestones": True}
+        )
+        self.env["project.milestone"].create(
+            [
+                {
+                    "name": "Diagnostic",
+                    "project_id": template.id,
+                    "template_percentage": 0.4,
+                },
+                {
+                    "name": "Roadmap",
+                    "project_id": template.id,
+                    "template_percentage": 0.6,
+                },
+            ]
+        )
+        product = self._milestone_product("Assessment", template)
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.partner_a.id,
+                "order_line": [
+                    Command.create({"product_id": product.id, "price_unit": 50000.0})
+                ],
+            }
+        )
+        order.action_confirm()
+        milestones = order.order_line.project_id.milestone_ids.sorted("name")
+        self.assertEqual(milestones.mapped("name"), ["Diagnostic", "Roadmap"])
+        self.assertEqual(milestones.sale_line_id, order.order_line)
+        self.assertEqual(milestones.mapped("quantity_percentage"), [0.4, 0.6])
+        self.assertEqual(milestones.mapped("billing_amount"), [20000.0, 30000.0])
+
+    def test_templates_without_shares_split_equally(self):
+        template = self.env["project.project"].create(
+            {"name": "Plain template", "allow_milestones": True}
+        )
+        self.env["project.milestone"].create(
+            [{"name": name, "project_id": template.id} for name in ("A", "B")]
+        )
+        product = self._milestone_product("Plain", template)
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.partner_a.id,
+                "order_line": [
+                    Command.create({"product_id": product.id, "price_unit": 1000.0})
+                ],
+            }
+        )
+        order.action_confirm()
+        milestones = order.order_line.project_id.milestone_ids
+        self.assertEqual(milestones.mapped("quantity_percentage"), [0.5, 0.5])
