@@ -625,12 +625,72 @@ class ProjectMilestone(models.Model):
         if not milestones:
             return self.env["account.move"]
         milestones._check_billing_rules()
-        orders = milestones.sale_line_id.order_id
-        moves = orders.with_context(
-            **{BILLING_CONTEXT_KEY: milestones.ids}
-        )._create_invoices(grouped=True)
+        moves = self.env["account.move"]
+        per_customer = milestones.filtered(
+            lambda m: (
+                m.sale_line_id.company_id.milestone_billing_grouping == "customer_day"
+            )
+        )
+        per_order = milestones - per_customer
+        if per_customer:
+            appended, per_customer = per_customer._append_to_todays_drafts()
+            moves |= appended
+        for batch, grouped in ((per_order, True), (per_customer, False)):
+            if batch:
+                orders = batch.sale_line_id.order_id
+                moves |= orders.with_context(
+                    **{BILLING_CONTEXT_KEY: batch.ids}
+                )._create_invoices(grouped=grouped)
         milestones._clear_billing_failure()
         return moves
+
+    def _get_todays_draft_domain(self, orders):
+        today_start = fields.Datetime.to_datetime(fields.Date.context_today(self))
+        return [
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "draft"),
+            ("partner_id", "in", orders.partner_invoice_id.ids),
+            ("company_id", "in", orders.company_id.ids),
+            ("create_date", ">=", today_start),
+            ("invoice_line_ids.milestone_id", "!=", False),
+        ]
+
+    def _append_to_todays_drafts(self):
+        """Add the milestones to the customer's milestone draft of the day.
+
+        :return: (drafts completed, milestones left for a new draft)
+        """
+        orders = self.sale_line_id.order_id
+        drafts = self.env["account.move"].search(self._get_todays_draft_domain(orders))
+        draft_by_key = {
+            (move.partner_id, move.company_id, move.currency_id): move
+            for move in drafts
+        }
+        appended = self.env["account.move"]
+        left = self.browse()
+        for order in orders:
+            batch = self.filtered(lambda m, o=order: m.sale_line_id.order_id == o)
+            move = draft_by_key.get(
+                (order.partner_invoice_id, order.company_id, order.currency_id)
+            )
+            if not move:
+                left |= batch
+                continue
+            commands = [
+                Command.create(
+                    line._prepare_invoice_line(sequence=len(move.line_ids) + 1)
+                )
+                for line in order.order_line & batch.sale_line_id
+            ]
+            origins = set(filter(None, (move.invoice_origin or "").split(", ")))
+            move.write(
+                {
+                    "invoice_line_ids": batch._split_invoice_line_commands(commands),
+                    "invoice_origin": ", ".join(sorted(origins | {order.name})),
+                }
+            )
+            appended |= move
+        return appended, left
 
     def _clear_billing_failure(self):
         # A failure activity exists only while a failure is recorded.

@@ -17,3 +17,14 @@ class ResCompany(models.Model):
         help="Days a reached milestone may wait for its posted invoice before it is "
         "shown as late.",
     )
+    milestone_billing_grouping = fields.Selection(
+        [
+            ("order", "One draft per sales order"),
+            ("customer_day", "One draft per customer per day"),
+        ],
+        string="Milestone Invoices",
+        default="order",
+        required=True,
+        help="One draft per customer per day gathers the milestones of all the "
+        "customer's orders reached the same day on one invoice.",
+    )

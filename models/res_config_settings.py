@@ -12,3 +12,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.milestone_billing_late_days",
         readonly=False,
     )
+    milestone_billing_grouping = fields.Selection(
+        related="company_id.milestone_billing_grouping",
+        readonly=False,
+    )

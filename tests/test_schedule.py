@@ -138,3 +138,42 @@ class TestTemplateShares(MilestoneBillingCommon):
         order.action_confirm()
         milestones = order.order_line.project_id.milestone_ids
         self.assertEqual(milestones.mapped("quantity_percentage"), [0.5, 0.5])
+
+
+@tagged("post_install", "-at_install")
+class TestConsolidation(MilestoneBillingCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other = cls._create_engagement(
+            shares=(0.5, 0.5), amount=20000.0, name="Audit"
+        )
+
+    def test_one_draft_per_order_by_default(self):
+        self.finish(self.task1)
+        self.finish(self.other["tasks"][0])
+        self.assertNotEqual(
+            self.phase1.invoice_id, self.other["milestones"][0].invoice_id
+        )
+
+    def test_one_draft_per_customer_per_day(self):
+        self.env.company.milestone_billing_grouping = "customer_day"
+        self.finish(self.task1)
+        draft = self.phase1.invoice_id
+        # Later the same day, another order of the same customer.
+        self.finish(self.other["tasks"][0])
+        self.assertEqual(self.other["milestones"][0].invoice_id, draft)
+        self.assertEqual(len(draft.invoice_line_ids), 2)
+        self.assertEqual(draft.amount_untaxed, 40000.0)
+        self.assertIn(self.order.name, draft.invoice_origin)
+        self.assertIn(self.other["order"].name, draft.invoice_origin)
+        self.assertEqual(self.other["line"].qty_invoiced, 0.5)
+        # Both reached in one mass edit: one draft too, the same one.
+        self.finish(self.task2 | self.other["tasks"][1])
+        self.assertEqual(self.phase2.invoice_id, draft)
+        self.assertEqual(self.other["milestones"][1].invoice_id, draft)
+        # A posted invoice is never reopened: the next milestone gets a new draft.
+        draft.action_post()
+        self.finish(self.task3)
+        self.assertNotEqual(self.phase3.invoice_id, draft)
+        self.assertEqual(self.phase3.invoice_id.state, "draft")
