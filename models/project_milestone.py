@@ -589,10 +589,15 @@ class ProjectMilestone(models.Model):
         milestones_by_line = defaultdict(lambda: self.browse())
         for milestone in self:
             milestones_by_line[milestone.sale_line_id.id] |= milestone
+        down_payment_quantities = self._get_down_payment_quantities()
         result = []
         for command in line_commands:
             vals = command[2]
             sale_line_id = vals.get("sale_line_ids") and vals["sale_line_ids"][0][1]
+            if sale_line_id in down_payment_quantities:
+                vals["quantity"], vals["price_unit"] = down_payment_quantities[
+                    sale_line_id
+                ]
             milestones = milestones_by_line.get(sale_line_id)
             if not milestones:
                 result.append(command)
@@ -609,6 +614,67 @@ class ProjectMilestone(models.Model):
                     )
                 )
         return result
+
+    def _get_down_payment_quantities(self):
+        """{down payment order line id: (quantity, unit price)} to deduct on the
+        invoice of ``self``.
+
+        Pro rata (the default), each milestone invoice deducts the share of the
+        posted down payments that the milestones are of the order, and the
+        order's last milestone deducts whatever remains; "native" deducts all.
+        """
+        quantities = {}
+        precision = self.env["decimal.precision"].precision_get(
+            "Product Unit of Measure"
+        )
+        orders = self.sale_line_id.order_id.filtered("order_line.is_downpayment")
+        if not orders:
+            return quantities
+        others = self.search(
+            [("sale_line_id.order_id", "in", orders.ids), ("id", "not in", self.ids)]
+        )
+        unbilled_orders = (others - others._filter_invoiced()).sale_line_id.order_id
+        for order in orders:
+            billed = self.filtered(lambda m, o=order: m.sale_line_id.order_id == o)
+            share = (
+                sum(billed.mapped("billing_amount")) / order.amount_untaxed
+                if order.amount_untaxed
+                else 1.0
+            )
+            pro_rata = (
+                order.milestone_down_payment_mode == "pro_rata"
+                and order in unbilled_orders
+            )
+            for line in order._get_milestone_down_payment_lines():
+                quantities[line.id] = line._get_milestone_deduction(
+                    share if pro_rata else None, precision
+                )
+        return quantities
+        others = self.search(
+            [("sale_line_id.order_id", "in", orders.ids), ("id", "not in", self.ids)]
+        )
+        unbilled_orders = (others - others._filter_invoiced()).sale_line_id.order_id
+        for order in orders:
+            billed = self.filtered(lambda m, o=order: m.sale_line_id.order_id == o)
+            share = (
+                sum(billed.mapped("billing_amount")) / order.amount_untaxed
+                if order.amount_untaxed
+                else 1.0
+            )
+            pro_rata = (
+                order.milestone_down_payment_mode == "pro_rata"
+                and order in unbilled_orders
+            )
+            for line in order._get_milestone_down_payment_lines():
+                quantities[line.id] = (
+                    max(
+                        -float_round(share, precision_digits=precision),
+                        line.qty_to_invoice,
+                    )
+                    if pro_rata
+                    else line.qty_to_invoice
+                )
+        return quantities
 
     def _create_draft_invoices(self, locked=None):
         """Draft one customer invoice per sales order for the milestones in ``self``.

@@ -1,4 +1,5 @@
 from odoo import _, fields, models
+from odoo.tools import float_compare
 
 from .project_milestone import BILLING_CONTEXT_KEY
 
@@ -6,6 +7,18 @@ from .project_milestone import BILLING_CONTEXT_KEY
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
+    milestone_down_payment_mode = fields.Selection(
+        [
+            ("pro_rata", "Pro rata on each milestone"),
+            ("native", "All at once on the next invoice"),
+        ],
+        string="Down Payment Deduction",
+        default="pro_rata",
+        required=True,
+        help="How milestone invoices deduct the posted down payments of the order: "
+        "each by its share of the order (the last one deducts what remains), or "
+        "all of them on the next invoice, as Odoo does.",
+    )
     billing_milestone_count = fields.Integer(
         "Billing Milestones", compute="_compute_billing_milestones"
     )
@@ -61,9 +74,26 @@ class SaleOrder(models.Model):
         if milestone_ids is None:
             return super()._get_invoiceable_lines(final=final)
         # Billing milestones must not sweep the order's other delivered lines
-        # (nor its down payments) into the milestone's draft.
+        # into the milestone's draft; down payments are deducted as the order says.
         billed_lines = self.env["project.milestone"].browse(milestone_ids).sale_line_id
-        return self.order_line.filtered(lambda line: line in billed_lines)
+        return (
+            self.order_line.filtered(lambda line: line in billed_lines)
+            | self._get_milestone_down_payment_lines()
+        )
+
+    def _get_milestone_down_payment_lines(self):
+        """Posted down payments left to deduct, that milestone invoices deduct."""
+        precision = self.env["decimal.precision"].precision_get(
+            "Product Unit of Measure"
+        )
+        return self.order_line.filtered(
+            lambda line: (
+                line.is_downpayment
+                and not line.display_type
+                and float_compare(line.qty_to_invoice, 0.0, precision_digits=precision)
+                < 0
+            )
+        )
 
     def _create_account_invoices(self, invoice_vals_list, final):
         milestone_ids = self.env.context.get(BILLING_CONTEXT_KEY)

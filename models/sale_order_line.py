@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import float_is_zero, float_round
 
 
 class SaleOrderLine(models.Model):
@@ -53,3 +54,32 @@ class SaleOrderLine(models.Model):
                     "quantity_percentage": milestone.template_percentage,
                 }
             )
+
+    def _get_milestone_deduction(self, share, precision):
+        """(quantity, unit price) of this down payment to deduct on a milestone invoice.
+
+        The quantity keeps the order line's invoiced quantity right; the unit
+        price makes the amount exact although quantities are rounded.
+
+        :param share: the milestones' share of the order, or None to deduct all
+            that remains
+        """
+        self.ensure_one()
+        remaining_qty = self.qty_to_invoice
+        if share is not None:
+            quantity = max(
+                -float_round(share, precision_digits=precision), remaining_qty
+            )
+            if not float_is_zero(quantity, precision_digits=precision):
+                return quantity, self.price_unit * share / -quantity
+        # What the live invoices of this down payment have not deducted yet.
+        remaining_amount = sum(
+            line.price_unit
+            * line.quantity
+            * (-1 if line.move_id.move_type == "out_refund" else 1)
+            for line in self.invoice_lines
+            if line.parent_state != "cancel"
+        )
+        if float_is_zero(remaining_qty, precision_digits=precision):
+            return remaining_qty, self.price_unit
+        return remaining_qty, remaining_amount / -remaining_qty

@@ -177,3 +177,54 @@ class TestConsolidation(MilestoneBillingCommon):
         self.finish(self.task3)
         self.assertNotEqual(self.phase3.invoice_id, draft)
         self.assertEqual(self.phase3.invoice_id.state, "draft")
+
+
+@tagged("post_install", "-at_install")
+class TestDownPayments(MilestoneBillingCommon):
+    def _post_down_payment(self, percent):
+        wizard = (
+            self.env["sale.advance.payment.inv"]
+            .with_context(active_model="sale.order", active_ids=self.order.ids)
+            .create({"advance_payment_method": "percentage", "amount": percent})
+        )
+        wizard.create_invoices()
+        down_payment = self.order.invoice_ids.filtered(lambda m: m.state == "draft")
+        down_payment.action_post()
+        return down_payment
+
+    def _deduction(self, invoice):
+        return -sum(
+            invoice.invoice_line_ids.filtered("is_downpayment").mapped("price_subtotal")
+        )
+
+    def test_down_payment_deducted_pro_rata_then_the_rest(self):
+        self._post_down_payment(10)
+        advance = sum(
+            self.order.order_line.filtered("is_downpayment").mapped("price_unit")
+        )
+        self.finish(self.task2)
+        phase2 = self.phase2.invoice_id
+        # 10% advance on the order: Phase 2, 35% of it, deducts 3,500.
+        self.assertAlmostEqual(self._deduction(phase2), 3500.0, places=2)
+        self.assertAlmostEqual(phase2.amount_untaxed, 31500.0, places=2)
+        self.finish(self.task1)
+        phase1 = self.phase1.invoice_id
+        self.assertAlmostEqual(self._deduction(phase1), 3000.0, places=2)
+        self.finish(self.task3)
+        last = self.phase3.invoice_id
+        deducted = sum(self._deduction(move) for move in phase1 | phase2 | last)
+        self.assertAlmostEqual(
+            deducted, advance, places=2, msg="the last one takes the rest"
+        )
+        self.assertFalse(self.order._get_milestone_down_payment_lines())
+
+    def test_native_mode_deducts_all_at_once(self):
+        self.order.milestone_down_payment_mode = "native"
+        self._post_down_payment(10)
+        advance = sum(
+            self.order.order_line.filtered("is_downpayment").mapped("price_unit")
+        )
+        self.finish(self.task2)
+        self.assertAlmostEqual(
+            self._deduction(self.phase2.invoice_id), advance, places=2
+        )
