@@ -646,26 +646,6 @@ class ProjectMilestone(models.Model):
                 and order in unbilled_orders
             )
             for line in order._get_milestone_down_payment_lines():
-                quantities[line.id] = line._get_milestone_deduction(
-                    share if pro_rata else None, precision
-                )
-        return quantities
-        others = self.search(
-            [("sale_line_id.order_id", "in", orders.ids), ("id", "not in", self.ids)]
-        )
-        unbilled_orders = (others - others._filter_invoiced()).sale_line_id.order_id
-        for order in orders:
-            billed = self.filtered(lambda m, o=order: m.sale_line_id.order_id == o)
-            share = (
-                sum(billed.mapped("billing_amount")) / order.amount_untaxed
-                if order.amount_untaxed
-                else 1.0
-            )
-            pro_rata = (
-                order.milestone_down_payment_mode == "pro_rata"
-                and order in unbilled_orders
-            )
-            for line in order._get_milestone_down_payment_lines():
                 quantities[line.id] = (
                     max(
                         -float_round(share, precision_digits=precision),
