@@ -646,13 +646,8 @@ class ProjectMilestone(models.Model):
                 and order in unbilled_orders
             )
             for line in order._get_milestone_down_payment_lines():
-                quantities[line.id] = (
-                    max(
-                        -float_round(share, precision_digits=precision),
-                        line.qty_to_invoice,
-                    )
-                    if pro_rata
-                    else line.qty_to_invoice
+                quantities[line.id] = line._get_milestone_deduction(
+                    share if pro_rata else None, precision
                 )
         return quantities
 

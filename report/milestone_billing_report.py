@@ -17,7 +17,7 @@ class MilestoneBillingReport(models.Model):
     project_id = fields.Many2one("project.project", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     project_user_id = fields.Many2one("res.users", "Project Manager", readonly=True)
-    salesperson_id = fields.Many2one("res.users", "Salesperson", readonly=True)
+    salesperson_id = fields.Many2one("res.users", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     company_currency_id = fields.Many2one("res.currency", readonly=True)
@@ -32,8 +32,8 @@ class MilestoneBillingReport(models.Model):
     reached_date = fields.Date(readonly=True)
     draft_date = fields.Date("Draft Created", readonly=True)
     posted_date = fields.Date("Posted", readonly=True)
-    paid_date = fields.Date("Paid", readonly=True)
-    days_late = fields.Float("Days Late", aggregator="avg", readonly=True)
+    paid_date = fields.Date("Paid On", readonly=True)
+    days_late = fields.Float(aggregator="avg", readonly=True)
     days_reached_to_draft = fields.Float(
         "Days Reached to Draft", aggregator="avg", readonly=True
     )
