@@ -14,6 +14,19 @@ class AccountMoveLine(models.Model):
         ondelete="restrict",
     )
 
+    retention_order_id = fields.Many2one(
+        "sale.order",
+        string="Retention of Order",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+    )
+    milestone_retention_type = fields.Selection(
+        [("held", "Retention held"), ("released", "Retention released")],
+        copy=False,
+        readonly=True,
+    )
+
     def init(self):
         res = super().init()
         # A milestone is billed at most once while its invoice is live, whatever

@@ -613,7 +613,45 @@ class ProjectMilestone(models.Model):
                         )
                     )
                 )
+                if milestone.sale_line_id.order_id.retention_percent:
+                    result.append(
+                        Command.create(milestone._prepare_retention_line_values(vals))
+                    )
         return result
+
+    def _prepare_retention_line_values(self, milestone_line_values):
+        """The line withholding the order's retention from this milestone's invoice."""
+        self.ensure_one()
+        order = self.sale_line_id.order_id
+        account = order.company_id.milestone_retention_account_id
+        if not account:
+            raise UserError(
+                _(
+                    "Sales order %(order)s withholds a retention: set the retention "
+                    "account of %(company)s in the Project settings.",
+                    order=order.name,
+                    company=order.company_id.name,
+                )
+            )
+        amount = order.currency_id.round(
+            self.billing_amount * order.retention_percent / 100.0
+        )
+        return {
+            "display_type": "product",
+            "sequence": milestone_line_values.get("sequence", 10),
+            "name": _(
+                "Retention %(percent)s%% on %(milestone)s",
+                percent=order.retention_percent,
+                milestone=self.name,
+            ),
+            "account_id": account.id,
+            "quantity": 1.0,
+            "price_unit": -amount,
+            "tax_ids": milestone_line_values.get("tax_ids", []),
+            "analytic_distribution": milestone_line_values.get("analytic_distribution"),
+            "retention_order_id": order.id,
+            "milestone_retention_type": "held",
+        }
 
     def _get_down_payment_quantities(self):
         """{down payment order line id: (quantity, unit price)} to deduct on the

@@ -28,3 +28,10 @@ class ResCompany(models.Model):
         help="One draft per customer per day gathers the milestones of all the "
         "customer's orders reached the same day on one invoice.",
     )
+    milestone_retention_account_id = fields.Many2one(
+        "account.account",
+        string="Retention Account",
+        check_company=True,
+        help="Account of the retention (holdback) that milestone invoices withhold "
+        "and that the retention release invoices.",
+    )

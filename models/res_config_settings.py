@@ -16,3 +16,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.milestone_billing_grouping",
         readonly=False,
     )
+    milestone_retention_account_id = fields.Many2one(
+        related="company_id.milestone_retention_account_id",
+        readonly=False,
+    )

@@ -1,4 +1,5 @@
-from odoo import _, fields, models
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
 
 from .project_milestone import BILLING_CONTEXT_KEY
@@ -18,6 +19,16 @@ class SaleOrder(models.Model):
         help="How milestone invoices deduct the posted down payments of the order: "
         "each by its share of the order (the last one deducts what remains), or "
         "all of them on the next invoice, as Odoo does.",
+    )
+    retention_percent = fields.Float(
+        "Retention (%)",
+        help="Share of each milestone invoice withheld until its release.",
+    )
+    retention_held_amount = fields.Monetary(
+        "Retention Held", compute="_compute_retention_amounts"
+    )
+    retention_released_amount = fields.Monetary(
+        "Retention Released", compute="_compute_retention_amounts"
     )
     billing_milestone_count = fields.Integer(
         "Billing Milestones", compute="_compute_billing_milestones"
@@ -47,6 +58,93 @@ class SaleOrder(models.Model):
         for order in self:
             order.billing_milestone_count = counts.get(order.id, 0)
             order.milestone_to_invoice_amount = amounts.get(order.id, 0.0)
+
+    def _compute_retention_amounts(self):
+        groups = (
+            self.env["account.move.line"]
+            .sudo()
+            ._read_group(
+                [
+                    ("retention_order_id", "in", self.ids),
+                    ("parent_state", "=", "posted"),
+                ],
+                ["retention_order_id", "milestone_retention_type"],
+                ["price_subtotal:sum"],
+            )
+        )
+        totals = {(order.id, kind): amount for order, kind, amount in groups}
+        for order in self:
+            order.retention_held_amount = -totals.get((order.id, "held"), 0.0)
+            order.retention_released_amount = totals.get((order.id, "released"), 0.0)
+
+    @api.constrains("retention_percent")
+    def _check_retention_percent(self):
+        if any(not 0 <= order.retention_percent < 100 for order in self):
+            raise ValidationError(_("A retention is a percentage from 0 to 100."))
+
+    def action_release_retention(self):
+        """Draft the invoice that releases what the milestone invoices withheld."""
+        self.ensure_one()
+        lines = (
+            self.env["account.move.line"]
+            .sudo()
+            .search(
+                [
+                    ("retention_order_id", "=", self.id),
+                    ("parent_state", "!=", "cancel"),
+                ]
+            )
+        )
+        if lines.filtered(
+            lambda line: (
+                line.milestone_retention_type == "released"
+                and line.parent_state == "draft"
+            )
+        ):
+            raise UserError(
+                _("A retention release of %s is already in draft.", self.name)
+            )
+        held = lines.filtered(
+            lambda line: (
+                line.milestone_retention_type == "held"
+                and line.parent_state == "posted"
+            )
+        )
+        released = lines.filtered(
+            lambda line: line.milestone_retention_type == "released"
+        )
+        amounts = {}
+        for line in held:
+            amounts[line.tax_ids] = amounts.get(line.tax_ids, 0.0) - line.price_subtotal
+        for line in released:
+            amounts[line.tax_ids] = amounts.get(line.tax_ids, 0.0) - line.price_subtotal
+        amounts = {
+            taxes: amount
+            for taxes, amount in amounts.items()
+            if not self.currency_id.is_zero(amount)
+        }
+        if not amounts:
+            raise UserError(
+                _("%s has no withheld retention left to release.", self.name)
+            )
+        account = held.account_id[:1]
+        invoice_vals = self.with_company(self.company_id)._prepare_invoice()
+        invoice_vals["invoice_line_ids"] = [
+            Command.create(
+                {
+                    "name": _("Release of the retention withheld on %s", self.name),
+                    "account_id": account.id,
+                    "quantity": 1.0,
+                    "price_unit": amount,
+                    "tax_ids": [Command.set(taxes.ids)],
+                    "retention_order_id": self.id,
+                    "milestone_retention_type": "released",
+                }
+            )
+            for taxes, amount in amounts.items()
+        ]
+        move = self._create_account_invoices([invoice_vals], final=False)
+        return self.action_view_invoice(move.with_env(self.env))
 
     def action_view_billing_milestones(self):
         self.ensure_one()

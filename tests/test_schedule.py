@@ -1,5 +1,5 @@
 from odoo import Command
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import MilestoneBillingCommon
@@ -179,8 +179,7 @@ class TestConsolidation(MilestoneBillingCommon):
         self.assertEqual(self.phase3.invoice_id.state, "draft")
 
 
-@tagged("post_install", "-at_install")
-class TestDownPayments(MilestoneBillingCommon):
+class DownPaymentHelpers:
     def _post_down_payment(self, percent):
         wizard = (
             self.env["sale.advance.payment.inv"]
@@ -197,6 +196,9 @@ class TestDownPayments(MilestoneBillingCommon):
             invoice.invoice_line_ids.filtered("is_downpayment").mapped("price_subtotal")
         )
 
+
+@tagged("post_install", "-at_install")
+class TestDownPayments(DownPaymentHelpers, MilestoneBillingCommon):
     def test_down_payment_deducted_pro_rata_then_the_rest(self):
         self._post_down_payment(10)
         advance = sum(
@@ -228,3 +230,67 @@ class TestDownPayments(MilestoneBillingCommon):
         self.assertAlmostEqual(
             self._deduction(self.phase2.invoice_id), advance, places=2
         )
+
+
+@tagged("post_install", "-at_install")
+class TestRetention(DownPaymentHelpers, MilestoneBillingCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.retention_account = cls.env["account.account"].create(
+            {
+                "name": "Retention receivable",
+                "code": "RETAIN1",
+                "account_type": "asset_current",
+            }
+        )
+        cls.env.company.milestone_retention_account_id = cls.retention_account
+        cls.order.retention_percent = 5.0
+
+    def _retention(self, invoice):
+        return -sum(
+            invoice.invoice_line_ids.filtered(
+                lambda line: line.milestone_retention_type == "held"
+            ).mapped("price_subtotal")
+        )
+
+    def test_advance_and_retention_on_phase_two(self):
+        """$100,000 with a 10% advance and 5% retention: Phase 2 drafts 29,750."""
+        self._post_down_payment(10)
+        self.finish(self.task2)
+        invoice = self.phase2.invoice_id
+        self.assertAlmostEqual(self._deduction(invoice), 3500.0, places=2)
+        self.assertAlmostEqual(self._retention(invoice), 1750.0, places=2)
+        self.assertAlmostEqual(invoice.amount_untaxed, 29750.0, places=2)
+        retention_line = invoice.invoice_line_ids.filtered("milestone_retention_type")
+        self.assertEqual(retention_line.account_id, self.retention_account)
+        self.assertEqual(retention_line.tax_ids, self.line.tax_id)
+
+    def test_release_drafts_the_total_withheld(self):
+        self.finish(self.task1)
+        self.phase1.invoice_id.action_post()
+        self.finish(self.task2)
+        self.phase2.invoice_id.action_post()
+        self.finish(self.task3)  # still draft: not withheld yet
+        self.assertEqual(self.order.retention_held_amount, 3250.0)
+        action = self.order.action_release_retention()
+        release = self.env["account.move"].browse(action["res_id"])
+        self.assertEqual(release.state, "draft")
+        self.assertAlmostEqual(release.amount_untaxed, 3250.0, places=2)
+        self.assertEqual(release.invoice_line_ids.account_id, self.retention_account)
+        with self.assertRaisesRegex(UserError, "already in draft"):
+            self.order.action_release_retention()
+        release.action_post()
+        self.order.invalidate_recordset(["retention_released_amount"])
+        self.assertEqual(self.order.retention_released_amount, 3250.0)
+        # Phase 3 posted later: only its own retention is left to release.
+        self.phase3.invoice_id.action_post()
+        action = self.order.action_release_retention()
+        second = self.env["account.move"].browse(action["res_id"])
+        self.assertAlmostEqual(second.amount_untaxed, 1750.0, places=2)
+
+    def test_missing_retention_account_is_reported(self):
+        self.env.company.milestone_retention_account_id = False
+        self.finish(self.task2)
+        self.assertTrue(self.phase2.billing_pending)
+        self.assertIn("retention account", self.phase2.billing_error)
