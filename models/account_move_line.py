@@ -27,6 +27,13 @@ class AccountMoveLine(models.Model):
         readonly=True,
     )
 
+    milestone_adjustment = fields.Boolean(
+        "Change Order",
+        copy=False,
+        readonly=True,
+        help="Bills the change of a milestone's amount after its invoice was posted.",
+    )
+
     def init(self):
         res = super().init()
         # A milestone is billed at most once while its invoice is live, whatever
@@ -34,9 +41,12 @@ class AccountMoveLine(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                CREATE UNIQUE INDEX IF NOT EXISTS account_move_line_milestone_live_uniq
+                DROP INDEX IF EXISTS account_move_line_milestone_live_uniq;
+                CREATE UNIQUE INDEX account_move_line_milestone_live_uniq
                     ON account_move_line (milestone_id)
-                 WHERE milestone_id IS NOT NULL AND parent_state != 'cancel'
+                 WHERE milestone_id IS NOT NULL
+                   AND parent_state != 'cancel'
+                   AND milestone_adjustment IS NOT TRUE
                 """
             )
         )

@@ -4,11 +4,12 @@ from collections import defaultdict
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
 from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, float_compare, float_round
+from odoo.tools import SQL, float_compare, float_is_zero, float_round, format_amount
 
 from odoo.addons.project.models.project_task import CLOSED_STATES
 
@@ -16,6 +17,8 @@ _logger = logging.getLogger(__name__)
 
 # Context key that narrows the native sale invoicing path to given milestones.
 BILLING_CONTEXT_KEY = "milestone_billing_milestone_ids"
+# {milestone id: quantity} billed as a change order instead of the milestone.
+ADJUSTMENT_CONTEXT_KEY = "milestone_billing_adjustments"
 # Keys of the per-transaction work queue kept in the cursor's precommit data.
 QUEUE_SYNC_TASKS = "milestone_billing.sync_task_ids"
 QUEUE_SYNC_MILESTONES = "milestone_billing.sync_milestone_ids"
@@ -243,14 +246,16 @@ class ProjectMilestone(models.Model):
     # ------------------------------------------------------------
 
     def write(self, vals):
-        if not self.env.su and any(fname in vals for fname in AMOUNT_FIELDS):
-            self._check_billing_amount_access()
+        billed = self.browse()
+        if any(fname in vals for fname in AMOUNT_FIELDS):
+            if not self.env.su:
+                self._check_billing_amount_access()
             billed = self._filter_invoiced()
-            if billed:
+            if billed and "sale_line_id" in vals:
                 raise UserError(
                     _(
-                        "The amount of milestone %(milestones)s cannot change: it is "
-                        "already invoiced. Cancel its invoice first.",
+                        "Milestone %(milestones)s is invoiced: it cannot move to "
+                        "another sales order line. Cancel its invoice first.",
                         milestones=", ".join(billed.mapped("name")),
                     )
                 )
@@ -259,6 +264,8 @@ class ProjectMilestone(models.Model):
             unreached = self.filtered("is_reached")
             vals = dict(vals, reached_by_tasks=False)
         res = super().write(vals)
+        if billed:
+            billed.sudo()._apply_change_order()
         if unreached:
             unreached._billing_on_unreached()
         return res
@@ -589,7 +596,10 @@ class ProjectMilestone(models.Model):
         milestones_by_line = defaultdict(lambda: self.browse())
         for milestone in self:
             milestones_by_line[milestone.sale_line_id.id] |= milestone
-        down_payment_quantities = self._get_down_payment_quantities()
+        adjustments = self.env.context.get(ADJUSTMENT_CONTEXT_KEY) or {}
+        down_payment_quantities = (
+            {} if adjustments else self._get_down_payment_quantities()
+        )
         result = []
         for command in line_commands:
             vals = command[2]
@@ -603,6 +613,24 @@ class ProjectMilestone(models.Model):
                 result.append(command)
                 continue
             for milestone in milestones:
+                if milestone.id in adjustments:
+                    result.append(
+                        Command.create(
+                            dict(
+                                vals,
+                                quantity=adjustments[milestone.id],
+                                name=_(
+                                    "Change order on %(label)s",
+                                    label=milestone._prepare_invoice_line_label(
+                                        vals["name"]
+                                    ),
+                                ),
+                                milestone_id=milestone.id,
+                                milestone_adjustment=True,
+                            )
+                        )
+                    )
+                    continue
                 result.append(
                     Command.create(
                         dict(
@@ -652,6 +680,57 @@ class ProjectMilestone(models.Model):
             "retention_order_id": order.id,
             "milestone_retention_type": "held",
         }
+
+    def _apply_change_order(self):
+        """Bring the invoices of billed milestones to their new amount.
+
+        A draft is updated; posted accounting is never changed: the difference
+        is drafted as a supplementary invoice or a credit note, linked to the
+        milestone. The chatter keeps the history.
+        """
+        precision = self.env["decimal.precision"].precision_get(
+            "Product Unit of Measure"
+        )
+        for milestone in self:
+            lines = milestone._get_live_invoice_lines()
+            invoiced = sum(
+                line.quantity * (-1 if line.move_id.move_type == "out_refund" else 1)
+                for line in lines
+            )
+            difference = milestone._get_billing_quantity() - invoiced
+            if float_is_zero(difference, precision_digits=precision):
+                continue
+            if all(line.parent_state == "draft" for line in lines) and len(lines) == 1:
+                lines.move_id.write(
+                    {
+                        "invoice_line_ids": [
+                            Command.update(
+                                lines.id, {"quantity": lines.quantity + difference}
+                            )
+                        ]
+                    }
+                )
+                moves = lines.move_id
+            else:
+                order = milestone.sale_line_id.order_id
+                moves = order.with_context(
+                    **{
+                        BILLING_CONTEXT_KEY: milestone.ids,
+                        ADJUSTMENT_CONTEXT_KEY: {milestone.id: difference},
+                    }
+                )._create_invoices(grouped=True, final=True)
+            milestone.message_post(
+                body=_(
+                    "Amount changed to %(amount)s after invoicing: %(documents)s "
+                    "now bill the difference.",
+                    amount=format_amount(
+                        self.env, milestone.billing_amount, milestone.currency_id
+                    ),
+                    documents=Markup(", ").join(
+                        move._get_html_link() for move in moves
+                    ),
+                )
+            )
 
     def _get_down_payment_quantities(self):
         """{down payment order line id: (quantity, unit price)} to deduct on the

@@ -2,7 +2,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
 
-from .project_milestone import BILLING_CONTEXT_KEY
+from .project_milestone import ADJUSTMENT_CONTEXT_KEY, BILLING_CONTEXT_KEY
 
 
 class SaleOrder(models.Model):
@@ -174,10 +174,10 @@ class SaleOrder(models.Model):
         # Billing milestones must not sweep the order's other delivered lines
         # into the milestone's draft; down payments are deducted as the order says.
         billed_lines = self.env["project.milestone"].browse(milestone_ids).sale_line_id
-        return (
-            self.order_line.filtered(lambda line: line in billed_lines)
-            | self._get_milestone_down_payment_lines()
-        )
+        lines = self.order_line.filtered(lambda line: line in billed_lines)
+        if self.env.context.get(ADJUSTMENT_CONTEXT_KEY):
+            return lines
+        return lines | self._get_milestone_down_payment_lines()
 
     def _get_milestone_down_payment_lines(self):
         """Posted down payments left to deduct, that milestone invoices deduct."""

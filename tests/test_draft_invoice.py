@@ -154,10 +154,10 @@ class TestDraftInvoice(MilestoneBillingCommon):
         with self.assertRaisesRegex(UserError, "not reached"):
             self.phase3.action_create_draft_invoice()
 
-    def test_amount_locked_once_invoiced(self):
+    def test_invoiced_milestone_cannot_change_line(self):
         self.finish(self.task2)
-        with self.assertRaisesRegex(UserError, "already invoiced"):
-            self.phase2.quantity_percentage = 0.4
+        with self.assertRaisesRegex(UserError, "another sales order line"):
+            self.phase2.sale_line_id = self.order.order_line[1]
 
 
 @tagged("post_install", "-at_install")

@@ -294,3 +294,51 @@ class TestRetention(DownPaymentHelpers, MilestoneBillingCommon):
         self.finish(self.task2)
         self.assertTrue(self.phase2.billing_pending)
         self.assertIn("retention account", self.phase2.billing_error)
+
+
+@tagged("post_install", "-at_install")
+class TestChangeOrders(MilestoneBillingCommon):
+    def _grow_phase_two(self):
+        self.phase3.quantity_percentage = 0.30
+        self.phase2.billing_amount = 40000.0
+
+    def test_draft_invoice_follows_the_new_amount(self):
+        self.finish(self.task2)
+        invoice = self.phase2.invoice_id
+        self._grow_phase_two()
+        self.assertEqual(self.phase2.invoice_id, invoice)
+        self.assertEqual(invoice.amount_untaxed, 40000.0)
+        self.assertEqual(self.line.qty_invoiced, 0.40)
+        self.assertTrue(
+            any("Amount changed" in str(m.body) for m in self.phase2.message_ids)
+        )
+
+    def test_posted_invoice_gets_a_supplement_or_a_credit_note(self):
+        self.finish(self.task2)
+        invoice = self.phase2.invoice_id
+        invoice.action_post()
+        self._grow_phase_two()
+        supplement = self.phase2.invoice_line_ids.filtered(
+            "milestone_adjustment"
+        ).move_id
+        self.assertRecordValues(
+            supplement,
+            [{"move_type": "out_invoice", "state": "draft", "amount_untaxed": 5000.0}],
+        )
+        self.assertEqual(invoice.amount_untaxed, 35000.0, "posted accounting untouched")
+        self.assertEqual(self.line.qty_invoiced, 0.40)
+        supplement.action_post()
+        self.phase2.billing_amount = 30000.0
+        credit_note = (
+            self.phase2.invoice_line_ids.filtered("milestone_adjustment").move_id
+            - supplement
+        )
+        self.assertRecordValues(
+            credit_note,
+            [{"move_type": "out_refund", "state": "draft", "amount_untaxed": 10000.0}],
+        )
+        self.assertEqual(self.line.qty_invoiced, 0.30)
+        self.assertEqual(self.phase2.billing_state, "posted")
+        documents = " ".join(str(m.body) for m in self.phase2.message_ids)
+        self.assertIn(f'data-oe-id="{supplement.id}"', documents)
+        self.assertIn(f'data-oe-id="{credit_note.id}"', documents)
