@@ -303,6 +303,19 @@ class ProjectMilestone(models.Model):
         moves = milestones.sudo()._create_draft_invoices()
         return milestones.sale_line_id.order_id.action_view_invoice(moves)
 
+    @api.model
+    def _get_billing_milestones_action(self, name, domain, context=None):
+        """The billing milestones action narrowed to ``domain``, by billing state."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "milestone_billing.project_milestone_action_billing"
+        )
+        action.update(
+            name=name,
+            domain=domain,
+            context={"group_by": "billing_state", **(context or {})},
+        )
+        return action
+
     def action_view_invoice(self):
         self._check_billing_amount_access()
         moves = self.sudo()._get_live_invoice_lines().move_id

@@ -23,15 +23,11 @@ class ProjectProject(models.Model):
 
     def action_view_billing_milestones(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "milestone_billing.project_milestone_action_billing"
+        return self.env["project.milestone"]._get_billing_milestones_action(
+            _("Billing of %(project)s", project=self.name),
+            [("project_id", "=", self.id)],
+            {"default_project_id": self.id},
         )
-        action.update(
-            name=_("Billing of %(project)s", project=self.name),
-            domain=[("project_id", "=", self.id)],
-            context={"default_project_id": self.id, "group_by": "billing_state"},
-        )
-        return action
 
     def _get_billing_schedule(self):
         self.ensure_one()

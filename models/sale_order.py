@@ -148,15 +148,10 @@ class SaleOrder(models.Model):
 
     def action_view_billing_milestones(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "milestone_billing.project_milestone_action_billing"
+        return self.env["project.milestone"]._get_billing_milestones_action(
+            _("Milestones of %(order)s", order=self.name),
+            [("sale_line_id.order_id", "=", self.id)],
         )
-        action.update(
-            name=_("Milestones of %(order)s", order=self.name),
-            domain=[("sale_line_id.order_id", "=", self.id)],
-            context={"group_by": "billing_state"},
-        )
-        return action
 
     def _get_billing_schedule(self):
         self.ensure_one()
