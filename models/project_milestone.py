@@ -467,13 +467,13 @@ class ProjectMilestone(models.Model):
                 {"milestone_sync_pending": True}
             )
             self.env.ref("milestone_billing.ir_cron_milestone_billing")._trigger()
-        locked = locked.filtered("project_id.allow_milestones")
-        if not locked:
+        evaluated = locked.filtered("project_id.allow_milestones")
+        if not evaluated:
             return locked
-        progress = locked._get_task_progress()
+        progress = evaluated._get_task_progress()
         to_reach = self.browse()
         to_unreach = self.browse()
-        for milestone in locked:
+        for milestone in evaluated:
             finished, still_open = progress.get(milestone.id, (0, 0))
             complete = finished and not still_open
             if complete and not milestone.is_reached:
@@ -484,7 +484,7 @@ class ProjectMilestone(models.Model):
             to_reach.write({"is_reached": True, "reached_by_tasks": True})
         if to_unreach:
             to_unreach.write({"is_reached": False})
-        (locked - to_reach - to_unreach)._touch()
+        (evaluated - to_reach - to_unreach)._touch()
         return locked
 
     # ------------------------------------------------------------

@@ -128,3 +128,10 @@ class TestFailures(MilestoneBillingCommon):
         self.assertFalse(self.phase1.billing_pending)
         self.assertFalse(self.phase1.billing_error)
         self.assertFalse(self.billing_activities(self.phase1))
+
+    def test_job_clears_flags_of_projects_without_milestones(self):
+        self.project.allow_milestones = False
+        self.task1.sudo().milestone_sync_pending = True
+        self.env["project.milestone"]._cron_process_billing()
+        self.assertFalse(self.task1.milestone_sync_pending)
+        self.assertFalse(self.phase1.is_reached)
