@@ -1013,12 +1013,13 @@ class ProjectMilestone(models.Model):
                 {"milestone_sync_pending": False}
             )
         milestones = self.search([("billing_pending", "=", True)], limit=batch_size)
-        done = 0
-        for milestone in milestones:
-            milestone._bill_or_record_failure()
-            done += 1
+        # The batch first (milestones of one order share a draft), then one
+        # savepoint per milestone if any of them fails.
+        milestones._bill_or_record_failure()
+        if milestones:
             self.env["ir.cron"]._notify_progress(
-                done=done, remaining=len(milestones) - done
+                done=len(milestones),
+                remaining=self.search_count([("billing_pending", "=", True)]),
             )
         if len(tasks) == batch_size or len(milestones) == batch_size:
             self.env.ref("milestone_billing.ir_cron_milestone_billing")._trigger()
