@@ -23,6 +23,7 @@ ADJUSTMENT_CONTEXT_KEY = "milestone_billing_adjustments"
 QUEUE_SYNC_TASKS = "milestone_billing.sync_task_ids"
 QUEUE_SYNC_MILESTONES = "milestone_billing.sync_milestone_ids"
 QUEUE_BILL = "milestone_billing.bill_milestone_ids"
+QUEUE_RELEASE = "milestone_billing.release_order_ids"
 QUEUE_HOOKED = "milestone_billing.hooked"
 BILLING_GROUPS = ("sales_team.group_sale_salesman", "account.group_account_invoice")
 AMOUNT_FIELDS = (
@@ -297,6 +298,18 @@ class ProjectMilestone(models.Model):
                     milestones=", ".join(not_reached.mapped("name")),
                 )
             )
+        unaccepted = self.filtered(
+            lambda m: m.acceptance_state in ("waiting", "rejected")
+        )
+        if unaccepted:
+            raise UserError(
+                _(
+                    "Milestone %(milestones)s requires client acceptance: it is "
+                    "invoiced once the customer accepts it (or record an offline "
+                    "acceptance).",
+                    milestones=", ".join(unaccepted.mapped("name")),
+                )
+            )
         milestones = self._filter_billable()
         if not milestones:
             raise UserError(_("These milestones have nothing left to invoice."))
@@ -350,6 +363,9 @@ class ProjectMilestone(models.Model):
     def _process_billing_queue(self):
         data = self.env.cr.precommit.data
         data.pop(QUEUE_HOOKED, None)
+        # Taken out first: the savepoints of the billing below flush the
+        # cursor, which runs and then clears the precommit data.
+        release_ids = data.pop(QUEUE_RELEASE, set())
         locked = self.browse()
         while any(
             data.get(key)
@@ -365,6 +381,10 @@ class ProjectMilestone(models.Model):
                 to_bill = self.browse(bill_ids)
                 to_bill = (to_bill & locked) | (to_bill - locked).exists()
                 to_bill._bill_or_record_failure(locked=locked)
+        if release_ids:
+            self._release_retention_after_acceptance(
+                self.env["sale.order"].browse(release_ids)
+            )
 
     def _lock_for_billing(self):
         """Lock the milestones; raise BillingBusyError if another transaction has one.
@@ -502,8 +522,15 @@ class ProjectMilestone(models.Model):
         return self.filtered(lambda milestone: milestone.id in invoiced._ids)
 
     def _filter_billable(self):
-        """Reached milestones with a sale order line and no live invoice line."""
-        reached = self.filtered(lambda m: m.is_reached and m.sale_line_id)
+        """Reached milestones with a sale order line and no live invoice line,
+        accepted by the customer when they must be."""
+        reached = self.filtered(
+            lambda m: (
+                m.is_reached
+                and m.sale_line_id
+                and m.acceptance_state in ("not_required", "accepted")
+            )
+        )
         return reached - reached._filter_invoiced()
 
     def _auto_create_draft_invoices(self):
@@ -600,9 +627,11 @@ class ProjectMilestone(models.Model):
 
     def _prepare_invoice_line_label(self, line_label):
         self.ensure_one()
-        return _(
+        label = _(
             "%(line)s\nMilestone: %(milestone)s", line=line_label, milestone=self.name
         )
+        acceptance = self._get_acceptance_label()
+        return f"{label}\n{acceptance}" if acceptance else label
 
     def _split_invoice_line_commands(self, line_commands):
         """Split the invoice line of a sale order line into one line per milestone."""
@@ -654,7 +683,12 @@ class ProjectMilestone(models.Model):
                         )
                     )
                 )
-                if milestone.sale_line_id.order_id.retention_percent:
+                # The acceptance of the order's final milestone releases the
+                # retention at once: there is nothing left to withhold on it.
+                if (
+                    milestone.sale_line_id.order_id.retention_percent
+                    and not milestone._is_final_accepted_milestone()
+                ):
                     result.append(
                         Command.create(milestone._prepare_retention_line_values(vals))
                     )

@@ -1,3 +1,4 @@
+from . import test_acceptance
 from . import test_access
 from . import test_concurrency
 from . import test_done_stage

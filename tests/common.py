@@ -136,3 +136,42 @@ class MilestoneBillingCommon(TestSaleProjectCommon):
         rule.active = False
         self.addCleanup(rule.write, {"active": True})
         return rule
+
+
+class BillingStructureHelpers:
+    """Advances and retention on the engagement of MilestoneBillingCommon."""
+
+    @classmethod
+    def _set_up_retention(cls, percent):
+        cls.retention_account = cls.env["account.account"].create(
+            {
+                "name": "Retention receivable",
+                "code": "RETAIN1",
+                "account_type": "asset_current",
+            }
+        )
+        cls.env.company.milestone_retention_account_id = cls.retention_account
+        cls.order.retention_percent = percent
+
+    def _post_down_payment(self, percent):
+        wizard = (
+            self.env["sale.advance.payment.inv"]
+            .with_context(active_model="sale.order", active_ids=self.order.ids)
+            .create({"advance_payment_method": "percentage", "amount": percent})
+        )
+        wizard.create_invoices()
+        down_payment = self.order.invoice_ids.filtered(lambda m: m.state == "draft")
+        down_payment.action_post()
+        return down_payment
+
+    def _deduction(self, invoice):
+        return -sum(
+            invoice.invoice_line_ids.filtered("is_downpayment").mapped("price_subtotal")
+        )
+
+    def _retention(self, invoice):
+        return -sum(
+            invoice.invoice_line_ids.filtered(
+                lambda line: line.milestone_retention_type == "held"
+            ).mapped("price_subtotal")
+        )

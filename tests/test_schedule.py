@@ -2,7 +2,7 @@ from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import MilestoneBillingCommon
+from .common import BillingStructureHelpers, MilestoneBillingCommon
 
 
 @tagged("post_install", "-at_install")
@@ -179,26 +179,8 @@ class TestConsolidation(MilestoneBillingCommon):
         self.assertEqual(self.phase3.invoice_id.state, "draft")
 
 
-class DownPaymentHelpers:
-    def _post_down_payment(self, percent):
-        wizard = (
-            self.env["sale.advance.payment.inv"]
-            .with_context(active_model="sale.order", active_ids=self.order.ids)
-            .create({"advance_payment_method": "percentage", "amount": percent})
-        )
-        wizard.create_invoices()
-        down_payment = self.order.invoice_ids.filtered(lambda m: m.state == "draft")
-        down_payment.action_post()
-        return down_payment
-
-    def _deduction(self, invoice):
-        return -sum(
-            invoice.invoice_line_ids.filtered("is_downpayment").mapped("price_subtotal")
-        )
-
-
 @tagged("post_install", "-at_install")
-class TestDownPayments(DownPaymentHelpers, MilestoneBillingCommon):
+class TestDownPayments(BillingStructureHelpers, MilestoneBillingCommon):
     def test_down_payment_deducted_pro_rata_then_the_rest(self):
         self._post_down_payment(10)
         advance = sum(
@@ -233,26 +215,11 @@ class TestDownPayments(DownPaymentHelpers, MilestoneBillingCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestRetention(DownPaymentHelpers, MilestoneBillingCommon):
+class TestRetention(BillingStructureHelpers, MilestoneBillingCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.retention_account = cls.env["account.account"].create(
-            {
-                "name": "Retention receivable",
-                "code": "RETAIN1",
-                "account_type": "asset_current",
-            }
-        )
-        cls.env.company.milestone_retention_account_id = cls.retention_account
-        cls.order.retention_percent = 5.0
-
-    def _retention(self, invoice):
-        return -sum(
-            invoice.invoice_line_ids.filtered(
-                lambda line: line.milestone_retention_type == "held"
-            ).mapped("price_subtotal")
-        )
+        cls._set_up_retention(5.0)
 
     def test_advance_and_retention_on_phase_two(self):
         """$100,000 with a 10% advance and 5% retention: Phase 2 drafts 29,750."""

@@ -1,0 +1,1 @@
+from . import project_milestone_acceptance_wizard
