@@ -3,6 +3,7 @@ from . import account_move_line
 from . import milestone_billing_demo
 from . import project_milestone
 from . import project_milestone_acceptance
+from . import project_milestone_progress
 from . import project_project
 from . import project_task
 from . import project_task_type

@@ -28,10 +28,11 @@ class AccountMoveLine(models.Model):
     )
 
     milestone_adjustment = fields.Boolean(
-        "Change Order",
+        "Partial Milestone Billing",
         copy=False,
         readonly=True,
-        help="Bills the change of a milestone's amount after its invoice was posted.",
+        help="Bills part of a milestone: a progress increment, or the change of "
+        "its amount after its invoice was posted.",
     )
 
     def init(self):

@@ -19,6 +19,8 @@ _logger = logging.getLogger(__name__)
 BILLING_CONTEXT_KEY = "milestone_billing_milestone_ids"
 # {milestone id: quantity} billed as a change order instead of the milestone.
 ADJUSTMENT_CONTEXT_KEY = "milestone_billing_adjustments"
+# {milestone id: (quantity, unit price, percent)}: progress increments to bill.
+PROGRESS_CONTEXT_KEY = "milestone_billing_progress"
 # Keys of the per-transaction work queue kept in the cursor's precommit data.
 QUEUE_SYNC_TASKS = "milestone_billing.sync_task_ids"
 QUEUE_SYNC_MILESTONES = "milestone_billing.sync_milestone_ids"
@@ -251,15 +253,18 @@ class ProjectMilestone(models.Model):
         if any(fname in vals for fname in AMOUNT_FIELDS):
             if not self.env.su:
                 self._check_billing_amount_access()
-            billed = self._filter_invoiced()
-            if billed and "sale_line_id" in vals:
+            invoiced = self._filter_invoiced()
+            if invoiced and "sale_line_id" in vals:
                 raise UserError(
                     _(
                         "Milestone %(milestones)s is invoiced: it cannot move to "
                         "another sales order line. Cancel its invoice first.",
-                        milestones=", ".join(billed.mapped("name")),
+                        milestones=", ".join(invoiced.mapped("name")),
                     )
                 )
+            # The next increment of a progress-billed milestone follows its
+            # new amount by itself.
+            billed = invoiced.filtered(lambda m: not m.progress_billing)
         unreached = self.browse()
         if vals.get("is_reached") is False:
             unreached = self.filtered("is_reached")
@@ -528,6 +533,7 @@ class ProjectMilestone(models.Model):
             lambda m: (
                 m.is_reached
                 and m.sale_line_id
+                and not m.progress_billing
                 and m.acceptance_state in ("not_required", "accepted")
             )
         )
@@ -547,20 +553,43 @@ class ProjectMilestone(models.Model):
 
         :param locked: milestones this transaction already locked
         """
-        milestones = self._filter_billable()
-        if not milestones:
-            return self.env["account.move"]
+        moves = self._filter_billable()._isolate_billing_failures(
+            lambda batch: batch._create_draft_invoices(locked=locked)
+        )
+        # Reaching a progress-billed milestone completes it: what is left of
+        # it is billed at once too.
+        progress = self.filtered(
+            lambda m: (
+                m.progress_billing
+                and m.sale_line_id
+                and (m.is_reached or m.billing_pending)
+                and m.acceptance_state in ("not_required", "accepted")
+            )
+        )
+        return moves | progress._isolate_billing_failures(
+            lambda batch: batch._bill_progress()
+        )
+
+    def _isolate_billing_failures(self, bill):
+        """Run ``bill`` on the milestones at once, or one by one if that fails.
+
+        Each failure is recorded on its milestone, never raised.
+
+        :param bill: function of a milestone recordset returning the moves
+        """
         moves = self.env["account.move"]
+        if not self:
+            return moves
         try:
             with self.env.cr.savepoint():
-                moves = milestones._create_draft_invoices(locked=locked)
+                moves = bill(self)
             return moves
         except Exception:  # noqa: BLE001 - narrowed down record by record below
-            _logger.info("Batch billing of %s failed, retrying one by one", milestones)
-        for milestone in milestones:
+            _logger.info("Batch billing of %s failed, retrying one by one", self)
+        for milestone in self:
             try:
                 with self.env.cr.savepoint():
-                    moves |= milestone._create_draft_invoices(locked=locked)
+                    moves |= bill(milestone)
             except BillingBusyError:
                 # Another transaction holds the milestone (and will bill it, or
                 # leave it pending): nothing to record on a row we cannot write.
@@ -569,12 +598,16 @@ class ProjectMilestone(models.Model):
                 milestone._record_billing_failure(error)
         return moves
 
-    def _check_billing_rules(self):
-        """Raise a UserError explaining why the milestones cannot be billed now."""
+    def _check_billing_rules(self, quantities=None):
+        """Raise a UserError explaining why the milestones cannot be billed now.
+
+        :param quantities: {milestone: quantity to bill}, the whole milestone
+            by default
+        """
         precision = self.env["decimal.precision"].precision_get(
             "Product Unit of Measure"
         )
-        quantities = defaultdict(float)
+        line_quantities = defaultdict(float)
         for milestone in self:
             order = milestone.sale_line_id.order_id
             if order.state != "sale":
@@ -599,8 +632,12 @@ class ProjectMilestone(models.Model):
                         order=order.name,
                     )
                 )
-            quantities[milestone.sale_line_id] += milestone._get_billing_quantity()
-        for line, quantity in quantities.items():
+            line_quantities[milestone.sale_line_id] += (
+                quantities[milestone]
+                if quantities
+                else milestone._get_billing_quantity()
+            )
+        for line, quantity in line_quantities.items():
             if (
                 float_compare(line.qty_to_invoice, quantity, precision_digits=precision)
                 < 0
@@ -639,8 +676,19 @@ class ProjectMilestone(models.Model):
         for milestone in self:
             milestones_by_line[milestone.sale_line_id.id] |= milestone
         adjustments = self.env.context.get(ADJUSTMENT_CONTEXT_KEY) or {}
+        progress = self.env.context.get(PROGRESS_CONTEXT_KEY) or {}
+        amounts = {
+            milestone.id: (
+                milestone.currency_id.round(
+                    progress[milestone.id][0] * progress[milestone.id][1]
+                )
+                if milestone.id in progress
+                else milestone.billing_amount
+            )
+            for milestone in self
+        }
         down_payment_quantities = (
-            {} if adjustments else self._get_down_payment_quantities()
+            {} if adjustments else self._get_down_payment_quantities(amounts)
         )
         result = []
         for command in line_commands:
@@ -655,17 +703,17 @@ class ProjectMilestone(models.Model):
                 result.append(command)
                 continue
             for milestone in milestones:
+                label = milestone._prepare_invoice_line_label(vals["name"])
                 if milestone.id in adjustments:
                     result.append(
                         Command.create(
                             dict(
                                 vals,
                                 quantity=adjustments[milestone.id],
-                                name=_(
-                                    "Change order on %(label)s",
-                                    label=milestone._prepare_invoice_line_label(
-                                        vals["name"]
-                                    ),
+                                name=(
+                                    _("Progress correction on %(label)s", label=label)
+                                    if milestone.progress_billing
+                                    else _("Change order on %(label)s", label=label)
                                 ),
                                 milestone_id=milestone.id,
                                 milestone_adjustment=True,
@@ -673,16 +721,26 @@ class ProjectMilestone(models.Model):
                         )
                     )
                     continue
-                result.append(
-                    Command.create(
-                        dict(
-                            vals,
-                            quantity=milestone._get_billing_quantity(),
-                            name=milestone._prepare_invoice_line_label(vals["name"]),
-                            milestone_id=milestone.id,
-                        )
+                if milestone.id in progress:
+                    quantity, price_unit, percent = progress[milestone.id]
+                    line_vals = dict(
+                        vals,
+                        quantity=quantity,
+                        price_unit=price_unit,
+                        name=_(
+                            "Progress to %(percent)s%% on %(label)s",
+                            percent=float_round(percent, precision_digits=2),
+                            label=label,
+                        ),
+                        milestone_adjustment=True,
                     )
-                )
+                else:
+                    line_vals = dict(
+                        vals,
+                        quantity=milestone._get_billing_quantity(),
+                        name=label,
+                    )
+                result.append(Command.create(dict(line_vals, milestone_id=milestone.id)))
                 # The acceptance of the order's final milestone releases the
                 # retention at once: there is nothing left to withhold on it.
                 if (
@@ -690,12 +748,19 @@ class ProjectMilestone(models.Model):
                     and not milestone._is_final_accepted_milestone()
                 ):
                     result.append(
-                        Command.create(milestone._prepare_retention_line_values(vals))
+                        Command.create(
+                            milestone._prepare_retention_line_values(
+                                vals, amounts[milestone.id]
+                            )
+                        )
                     )
         return result
 
-    def _prepare_retention_line_values(self, milestone_line_values):
-        """The line withholding the order's retention from this milestone's invoice."""
+    def _prepare_retention_line_values(self, milestone_line_values, amount):
+        """The line withholding the order's retention from this milestone's invoice.
+
+        :param amount: the untaxed amount billed for the milestone
+        """
         self.ensure_one()
         order = self.sale_line_id.order_id
         account = order.company_id.milestone_retention_account_id
@@ -708,9 +773,7 @@ class ProjectMilestone(models.Model):
                     company=order.company_id.name,
                 )
             )
-        amount = order.currency_id.round(
-            self.billing_amount * order.retention_percent / 100.0
-        )
+        amount = order.currency_id.round(amount * order.retention_percent / 100.0)
         return {
             "display_type": "product",
             "sequence": milestone_line_values.get("sequence", 10),
@@ -779,13 +842,15 @@ class ProjectMilestone(models.Model):
                 )
             )
 
-    def _get_down_payment_quantities(self):
+    def _get_down_payment_quantities(self, amounts):
         """{down payment order line id: (quantity, unit price)} to deduct on the
         invoice of ``self``.
 
         Pro rata (the default), each milestone invoice deducts the share of the
-        posted down payments that the milestones are of the order, and the
+        posted down payments that the amounts billed are of the order, and the
         order's last milestone deducts whatever remains; "native" deducts all.
+
+        :param amounts: {milestone id: untaxed amount billed now}
         """
         quantities = {}
         precision = self.env["decimal.precision"].precision_get(
@@ -797,11 +862,13 @@ class ProjectMilestone(models.Model):
         others = self.search(
             [("sale_line_id.order_id", "in", orders.ids), ("id", "not in", self.ids)]
         )
-        unbilled_orders = (others - others._filter_invoiced()).sale_line_id.order_id
+        unbilled_orders = (
+            others - others._filter_invoiced_in_full()
+        ).sale_line_id.order_id | self._get_progress_left_after(amounts)
         for order in orders:
             billed = self.filtered(lambda m, o=order: m.sale_line_id.order_id == o)
             share = (
-                sum(billed.mapped("billing_amount")) / order.amount_untaxed
+                sum(amounts[milestone.id] for milestone in billed) / order.amount_untaxed
                 if order.amount_untaxed
                 else 1.0
             )

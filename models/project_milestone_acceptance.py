@@ -309,7 +309,7 @@ class ProjectMilestone(models.Model):
                 ("id", "!=", self.id),
             ]
         )
-        return not (others - others._filter_invoiced())
+        return not (others - others._filter_invoiced_in_full())
 
     def _get_acceptance_label(self):
         """How the acceptance reads on the invoice line of the milestone."""

@@ -35,3 +35,12 @@ class ResCompany(models.Model):
         help="Account of the retention (holdback) that milestone invoices withhold "
         "and that the retention release invoices.",
     )
+    milestone_progress_period = fields.Selection(
+        [("month", "Monthly"), ("quarter", "Quarterly")],
+        string="Progress Billing Period",
+        default="month",
+        required=True,
+        help="At the end of each period, the scheduled job drafts the invoices of "
+        "the progress recorded on progress-billed milestones since their last "
+        "invoice.",
+    )

@@ -20,3 +20,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.milestone_retention_account_id",
         readonly=False,
     )
+    milestone_progress_period = fields.Selection(
+        related="company_id.milestone_progress_period",
+        readonly=False,
+    )

@@ -16,6 +16,49 @@ class SaleOrderLine(models.Model):
         currency_field="currency_id",
     )
 
+    progress_milestone_ids = fields.One2many(
+        "project.milestone",
+        "sale_line_id",
+        string="Progress-Billed Milestones",
+        domain=[("progress_billing", "=", True)],
+        export_string_translation=False,
+    )
+
+    @api.depends(
+        "progress_milestone_ids.progress_billing",
+        "progress_milestone_ids.progress_percent",
+        "progress_milestone_ids.is_reached",
+        "progress_milestone_ids.quantity_percentage",
+    )
+    def _compute_qty_delivered(self):
+        super()._compute_qty_delivered()
+        lines = self.filtered(lambda line: line.qty_delivered_method == "milestones")
+        if not lines:
+            return
+        # The progress recorded on a milestone billed by progress is work
+        # delivered: the order line can invoice it before the milestone is reached.
+        milestones = (
+            self.env["project.milestone"]
+            .sudo()
+            .search(
+                [
+                    ("sale_line_id", "in", lines._origin.ids),
+                    ("progress_billing", "=", True),
+                    ("is_reached", "=", False),
+                ]
+            )
+        )
+        for milestone in milestones:
+            line = lines.filtered(
+                lambda sol, m=milestone: (sol.id or sol._origin.id) == m.sale_line_id.id
+            )
+            line.qty_delivered += (
+                milestone.quantity_percentage
+                * milestone.progress_percent
+                / 100.0
+                * line.product_uom_qty
+            )
+
     @api.depends("price_subtotal", "qty_delivered_method")
     def _compute_milestone_uncovered(self):
         coverage = dict(

@@ -85,9 +85,19 @@ class TestViews(MilestoneBillingCommon):
             set(task_rule.trigger_field_ids.mapped("name")),
             {"stage_id", "state", "milestone_id"},
         )
-        self.assertEqual(bill_rule.trigger_field_ids.mapped("name"), ["is_reached"])
+        self.assertEqual(
+            set(bill_rule.trigger_field_ids.mapped("name")),
+            {"is_reached", "acceptance_state"},
+        )
         self.assertIn("_sync_milestone_reached", task_rule.action_server_ids.code)
         self.assertIn("_auto_create_draft_invoices", bill_rule.action_server_ids.code)
+        acceptance_rule = self.env.ref(
+            "milestone_billing.base_automation_milestone_reached_acceptance_request"
+        )
+        self.assertTrue(acceptance_rule.active)
+        self.assertIn(
+            "_request_client_acceptance", acceptance_rule.action_server_ids.code
+        )
 
 
 @tagged("post_install", "-at_install")
