@@ -21,6 +21,13 @@ class AccountMoveLine(models.Model):
         copy=False,
         readonly=True,
     )
+    retention_milestone_id = fields.Many2one(
+        "project.milestone",
+        string="Retention of Milestone",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+    )
     milestone_retention_type = fields.Selection(
         [("held", "Retention held"), ("released", "Retention released")],
         copy=False,

@@ -703,58 +703,68 @@ class ProjectMilestone(models.Model):
                 result.append(command)
                 continue
             for milestone in milestones:
-                label = milestone._prepare_invoice_line_label(vals["name"])
-                if milestone.id in adjustments:
-                    result.append(
-                        Command.create(
-                            dict(
-                                vals,
-                                quantity=adjustments[milestone.id],
-                                name=(
-                                    _("Progress correction on %(label)s", label=label)
-                                    if milestone.progress_billing
-                                    else _("Change order on %(label)s", label=label)
-                                ),
-                                milestone_id=milestone.id,
-                                milestone_adjustment=True,
-                            )
-                        )
-                    )
-                    continue
-                if milestone.id in progress:
-                    quantity, price_unit, percent = progress[milestone.id]
-                    line_vals = dict(
-                        vals,
-                        quantity=quantity,
-                        price_unit=price_unit,
-                        name=_(
-                            "Progress to %(percent)s%% on %(label)s",
-                            percent=float_round(percent, precision_digits=2),
-                            label=label,
-                        ),
-                        milestone_adjustment=True,
-                    )
-                else:
-                    line_vals = dict(
-                        vals,
-                        quantity=milestone._get_billing_quantity(),
-                        name=label,
-                    )
-                result.append(Command.create(dict(line_vals, milestone_id=milestone.id)))
+                line_vals = milestone._prepare_milestone_line_values(
+                    vals, adjustments.get(milestone.id), progress.get(milestone.id)
+                )
+                result.append(Command.create(line_vals))
                 # The acceptance of the order's final milestone releases the
                 # retention at once: there is nothing left to withhold on it.
                 if (
                     milestone.sale_line_id.order_id.retention_percent
                     and not milestone._is_final_accepted_milestone()
                 ):
+                    amount = milestone.currency_id.round(
+                        line_vals["quantity"]
+                        * line_vals["price_unit"]
+                        * (1.0 - (line_vals.get("discount") or 0.0) / 100.0)
+                    )
                     result.append(
                         Command.create(
-                            milestone._prepare_retention_line_values(
-                                vals, amounts[milestone.id]
-                            )
+                            milestone._prepare_retention_line_values(vals, amount)
                         )
                     )
         return result
+
+    def _prepare_milestone_line_values(self, vals, adjustment=None, progress=None):
+        """The invoice line of the milestone, from the order line's ``vals``.
+
+        :param adjustment: quantity, or (quantity, unit price), of a change
+            order or a progress correction
+        :param progress: (quantity, unit price, percent) of a progress increment
+        """
+        self.ensure_one()
+        label = self._prepare_invoice_line_label(vals["name"])
+        line_vals = dict(vals, milestone_id=self.id)
+        if adjustment is not None:
+            quantity, price_unit = (
+                adjustment if isinstance(adjustment, (tuple, list)) else (adjustment, None)
+            )
+            line_vals.update(
+                quantity=quantity,
+                name=(
+                    _("Progress correction on %(label)s", label=label)
+                    if self.progress_billing
+                    else _("Change order on %(label)s", label=label)
+                ),
+                milestone_adjustment=True,
+            )
+            if price_unit is not None:
+                line_vals["price_unit"] = price_unit
+        elif progress is not None:
+            quantity, price_unit, percent = progress
+            line_vals.update(
+                quantity=quantity,
+                price_unit=price_unit,
+                name=_(
+                    "Progress to %(percent)s%% on %(label)s",
+                    percent=float_round(percent, precision_digits=2),
+                    label=label,
+                ),
+                milestone_adjustment=True,
+            )
+        else:
+            line_vals.update(quantity=self._get_billing_quantity(), name=label)
+        return line_vals
 
     def _prepare_retention_line_values(self, milestone_line_values, amount):
         """The line withholding the order's retention from this milestone's invoice.
@@ -788,6 +798,7 @@ class ProjectMilestone(models.Model):
             "tax_ids": milestone_line_values.get("tax_ids", []),
             "analytic_distribution": milestone_line_values.get("analytic_distribution"),
             "retention_order_id": order.id,
+            "retention_milestone_id": self.id,
             "milestone_retention_type": "held",
         }
 

@@ -209,8 +209,8 @@ class ProjectMilestone(models.Model):
                     },
                 }
             )._create_invoices(grouped=True)
-        for milestone, (quantity, _price_unit) in backward.items():
-            moves |= milestone._propose_progress_credit_note(quantity)
+        for milestone, increment in backward.items():
+            moves |= milestone._propose_progress_credit_note(increment)
         if period_end:
             milestones.write({"progress_billed_date": period_end})
         milestones._clear_billing_failure()
@@ -223,12 +223,18 @@ class ProjectMilestone(models.Model):
                 {milestone: inc[0] for milestone, inc in forward.items()}
             )
 
-    def _propose_progress_credit_note(self, quantity):
-        """Draft the credit note of progress that went back, for AR to decide."""
+    def _propose_progress_credit_note(self, increment):
+        """Draft the credit note of progress that went back, for AR to decide.
+
+        :param increment: (quantity, unit price), the quantity negative
+        """
         self.ensure_one()
         invoiced_percent = self.progress_invoiced_percent
         credit_note = self.sale_line_id.order_id.with_context(
-            **{BILLING_CONTEXT_KEY: self.ids, ADJUSTMENT_CONTEXT_KEY: {self.id: quantity}}
+            **{
+                BILLING_CONTEXT_KEY: self.ids,
+                ADJUSTMENT_CONTEXT_KEY: {self.id: increment},
+            }
         )._create_invoices(grouped=True, final=True)
         message = _(
             "Progress went back from %(invoiced)s%% to %(progress)s%%: credit note "

@@ -69,13 +69,14 @@ class SaleOrder(models.Model):
                     ("parent_state", "=", "posted"),
                 ],
                 ["retention_order_id", "milestone_retention_type"],
-                ["price_subtotal:sum"],
+                ["amount_currency:sum"],
             )
         )
+        # Signed amounts: a credit note gives back what its invoice withheld.
         totals = {(order.id, kind): amount for order, kind, amount in groups}
         for order in self:
-            order.retention_held_amount = -totals.get((order.id, "held"), 0.0)
-            order.retention_released_amount = totals.get((order.id, "released"), 0.0)
+            order.retention_held_amount = totals.get((order.id, "held"), 0.0)
+            order.retention_released_amount = -totals.get((order.id, "released"), 0.0)
 
     @api.constrains("retention_percent")
     def _check_retention_percent(self):
@@ -113,11 +114,11 @@ class SaleOrder(models.Model):
         released = lines.filtered(
             lambda line: line.milestone_retention_type == "released"
         )
+        # Signed amounts (withheld is a debit, released a credit), so credit
+        # notes of milestone invoices count against what was withheld.
         amounts = {}
-        for line in held:
-            amounts[line.tax_ids] = amounts.get(line.tax_ids, 0.0) - line.price_subtotal
-        for line in released:
-            amounts[line.tax_ids] = amounts.get(line.tax_ids, 0.0) - line.price_subtotal
+        for line in held | released:
+            amounts[line.tax_ids] = amounts.get(line.tax_ids, 0.0) + line.amount_currency
         amounts = {
             taxes: amount
             for taxes, amount in amounts.items()

@@ -55,6 +55,18 @@ class MilestoneBillingReport(models.Model):
         readonly=True,
         help="Amount reached but not posted yet, in company currency.",
     )
+    retention_held_amount = fields.Monetary(
+        "Retention Held",
+        currency_field="currency_id",
+        readonly=True,
+        help="Withheld on the posted invoices of the milestone.",
+    )
+    retention_released_amount = fields.Monetary(
+        "Retention Released",
+        currency_field="currency_id",
+        readonly=True,
+        help="The milestone's share of the posted retention releases of its order.",
+    )
     unbilled_age = fields.Selection(
         [
             ("0_7", "0-7 days"),
@@ -84,7 +96,15 @@ class MilestoneBillingReport(models.Model):
             "currency_id",
             "currency_rate",
         ],
-        "account.move.line": ["milestone_id", "parent_state", "move_id"],
+        "account.move.line": [
+            "milestone_id",
+            "parent_state",
+            "move_id",
+            "retention_order_id",
+            "retention_milestone_id",
+            "milestone_retention_type",
+            "amount_currency",
+        ],
         "account.move": ["state", "invoice_date", "payment_state", "create_date"],
         "account.partial.reconcile": ["debit_move_id", "max_date"],
     }
@@ -124,6 +144,13 @@ class MilestoneBillingReport(models.Model):
                        AS days_reached_to_posted,
                    invoice.paid_date - invoice.posted_date AS days_posted_to_paid,
                    invoice.paid_date - milestone.reached_date AS days_reached_to_paid,
+                   retention.held AS retention_held_amount,
+                   -- Releases are per order: each milestone gets its share.
+                   CASE WHEN retention.order_held != 0
+                        THEN retention.order_released * retention.held
+                             / retention.order_held
+                        ELSE 0
+                   END AS retention_released_amount,
                    CASE WHEN %(unbilled)s
                         THEN milestone.billing_amount
                              / COALESCE(NULLIF(sale_order.currency_rate, 0), 1)
@@ -151,8 +178,31 @@ class MilestoneBillingReport(models.Model):
             JOIN sale_order ON sale_order.id = sale_line.order_id
             JOIN res_company company ON company.id = sale_order.company_id
             LEFT JOIN LATERAL (%s) invoice ON TRUE
+            LEFT JOIN LATERAL (%s) retention ON TRUE
             """,
             self._invoice_dates_query(),
+            self._retention_query(),
+        )
+
+    @api.model
+    def _retention_query(self) -> SQL:
+        """Posted retention of the milestone and of its order, signed amounts."""
+        return SQL(
+            """
+            SELECT COALESCE(SUM(line.amount_currency) FILTER (
+                        WHERE line.milestone_retention_type = 'held'
+                          AND line.retention_milestone_id = milestone.id), 0)
+                       AS held,
+                   COALESCE(SUM(line.amount_currency) FILTER (
+                        WHERE line.milestone_retention_type = 'held'), 0)
+                       AS order_held,
+                   -COALESCE(SUM(line.amount_currency) FILTER (
+                        WHERE line.milestone_retention_type = 'released'), 0)
+                       AS order_released
+              FROM account_move_line line
+             WHERE line.retention_order_id = sale_order.id
+               AND line.parent_state = 'posted'
+            """
         )
 
     @api.model

@@ -250,11 +250,49 @@ class TestRetention(BillingStructureHelpers, MilestoneBillingCommon):
         release.action_post()
         self.order.invalidate_recordset(["retention_released_amount"])
         self.assertEqual(self.order.retention_released_amount, 3250.0)
+        self.env.flush_all()
+        report = self.env["milestone.billing.report"].search(
+            [("milestone_id", "in", (self.phase1 | self.phase2 | self.phase3).ids)],
+            order="milestone_id",
+        )
+        self.assertRecordValues(
+            report,
+            [
+                {"retention_held_amount": 1500.0, "retention_released_amount": 1500.0},
+                {"retention_held_amount": 1750.0, "retention_released_amount": 1750.0},
+                {"retention_held_amount": 0.0, "retention_released_amount": 0.0},
+            ],
+        )
         # Phase 3 posted later: only its own retention is left to release.
         self.phase3.invoice_id.action_post()
         action = self.order.action_release_retention()
         second = self.env["account.move"].browse(action["res_id"])
         self.assertAlmostEqual(second.amount_untaxed, 1750.0, places=2)
+
+    def test_change_orders_withhold_and_give_back_their_retention(self):
+        self.finish(self.task2)
+        self.phase2.invoice_id.action_post()
+        self.phase3.billing_amount = 30000.0
+        self.phase2.billing_amount = 40000.0
+        adjustments = self.phase2.invoice_line_ids.filtered("milestone_adjustment")
+        supplement = adjustments.move_id
+        self.assertAlmostEqual(self._retention(supplement), 250.0, places=2)
+        self.assertAlmostEqual(supplement.amount_untaxed, 4750.0, places=2)
+        supplement.action_post()
+        self.phase2.billing_amount = 30000.0
+        credit_note = (
+            self.phase2.invoice_line_ids.filtered("milestone_adjustment").move_id
+            - supplement
+        )
+        self.assertEqual(credit_note.move_type, "out_refund")
+        # 10,000 less, of which 500 had been withheld.
+        self.assertAlmostEqual(credit_note.amount_untaxed, 9500.0, places=2)
+        credit_note.action_post()
+        self.order.invalidate_recordset(["retention_held_amount"])
+        self.assertAlmostEqual(self.order.retention_held_amount, 1500.0, places=2)
+        action = self.order.action_release_retention()
+        release = self.env["account.move"].browse(action["res_id"])
+        self.assertAlmostEqual(release.amount_untaxed, 1500.0, places=2)
 
     def test_missing_retention_account_is_reported(self):
         self.env.company.milestone_retention_account_id = False
