@@ -29,6 +29,7 @@ class AcceptanceCommon(MilestoneBillingCommon):
         cls.client_user = new_test_user(
             cls.env,
             login="client_jane",
+            name="Jane Client",
             groups="base.group_portal",
             partner_id=cls.client_contact.id,
         )
@@ -319,3 +320,15 @@ class TestAcceptancePortal(BillingStructureHelpers, AcceptanceCommon, HttpCase):
             (self.phase1 | self.phase2 | self.phase3).mapped("billing_state"),
             ["posted"] * 3,
         )
+
+    def test_client_accepts_in_the_browser(self):
+        self.finish(self.task2)
+        self.start_tour(
+            "/my/milestones",
+            "milestone_billing_client_acceptance_tour",
+            login="client_jane",
+        )
+        self.assertEqual(self.phase2.acceptance_state, "accepted")
+        self.assertEqual(self.phase2.acceptance_signed_by, "Jane Client")
+        self.assertTrue(self.phase2.acceptance_signature)
+        self.assertEqual(self.phase2.invoice_id.amount_untaxed, 35000.0)
