@@ -73,7 +73,9 @@ class MilestoneAcceptancePortal(CustomerPortal):
     )
     def portal_my_milestones(self, page=1, **kw):
         if not request.env.user.share:
-            return request.redirect("/odoo/action-milestone_billing.project_milestone_action_billing")
+            return request.redirect(
+                "/odoo/action-milestone_billing.project_milestone_action_billing"
+            )
         Milestone = request.env["project.milestone"].sudo()
         domain = self._get_acceptance_domain()
         pager = portal_pager(
@@ -102,7 +104,9 @@ class MilestoneAcceptancePortal(CustomerPortal):
     @http.route(
         ["/my/milestones/<int:milestone_id>"], type="http", auth="public", website=True
     )
-    def portal_milestone_page(self, milestone_id, access_token=None, message=None, **kw):
+    def portal_milestone_page(
+        self, milestone_id, access_token=None, message=None, **kw
+    ):
         try:
             milestone = self._milestone_check_access(milestone_id, access_token)
         except (AccessError, MissingError):

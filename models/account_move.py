@@ -23,7 +23,9 @@ class AccountMove(models.Model):
         # when they were billed again meanwhile.
         cancelled_lines = self.filtered(
             lambda m: m.state == "cancel"
-        ).line_ids.filtered(lambda line: line.milestone_id and not line.milestone_adjustment)
+        ).line_ids.filtered(
+            lambda line: line.milestone_id and not line.milestone_adjustment
+        )
         if cancelled_lines:
             rebilled = cancelled_lines.milestone_id._filter_invoiced()
             if rebilled:

@@ -44,6 +44,7 @@ class MilestoneBillingDemo(models.AbstractModel):
         managers = env.ref("base.user_admin") | (
             env.ref("base.user_demo", raise_if_not_found=False) or env["res.users"]
         )
+        projects = {}
         for index, (customer, name, amount, shares, age) in enumerate(ENGAGEMENTS):
             start = today - timedelta(days=age)
             partner = env["res.partner"].create({"name": customer, "is_company": True})
@@ -76,6 +77,7 @@ class MilestoneBillingDemo(models.AbstractModel):
                     "type_ids": [Command.set((stage_progress | stage_done).ids)],
                 }
             )
+            projects[customer] = project
             step = max(age // len(shares), 5)
             for number, share in enumerate(shares, start=1):
                 deadline = start + timedelta(days=step * number)
@@ -103,6 +105,33 @@ class MilestoneBillingDemo(models.AbstractModel):
                     self._play_milestone(
                         milestone, task, stage_done, reached, today, seed
                     )
+
+        self._load_demo_structures(projects, stage_done, today)
+
+    @api.model
+    def _load_demo_structures(self, projects, stage_done, today):
+        """A milestone waiting for its client's acceptance, one billed by progress."""
+        awaited = projects["Iris Media"].milestone_ids.filtered(
+            lambda m: m.name == "Phase 2"
+        )
+        awaited.write(
+            {
+                "requires_acceptance": True,
+                "deliverable_summary": "<p>Subscription pricing model and launch "
+                "plan, with the churn analysis.</p>",
+            }
+        )
+        awaited.task_ids.write({"stage_id": stage_done.id})
+        awaited.task_ids._sync_milestone_reached()
+        self.env.cr.flush()
+        awaited._request_client_acceptance()
+
+        progress = projects["Sierra Mining"].milestone_ids.filtered(
+            lambda m: m.name == "Phase 3"
+        )
+        progress.write({"progress_billing": True, "progress_percent": 40.0})
+        self.env["project.milestone"]._cron_bill_progress(today=today)
+        progress.progress_percent = 65.0
 
     @api.model
     def _play_milestone(self, milestone, task, stage_done, reached, today, seed):

@@ -737,7 +737,9 @@ class ProjectMilestone(models.Model):
         line_vals = dict(vals, milestone_id=self.id)
         if adjustment is not None:
             quantity, price_unit = (
-                adjustment if isinstance(adjustment, (tuple, list)) else (adjustment, None)
+                adjustment
+                if isinstance(adjustment, (tuple, list))
+                else (adjustment, None)
             )
             line_vals.update(
                 quantity=quantity,
@@ -879,7 +881,8 @@ class ProjectMilestone(models.Model):
         for order in orders:
             billed = self.filtered(lambda m, o=order: m.sale_line_id.order_id == o)
             share = (
-                sum(amounts[milestone.id] for milestone in billed) / order.amount_untaxed
+                sum(amounts[milestone.id] for milestone in billed)
+                / order.amount_untaxed
                 if order.amount_untaxed
                 else 1.0
             )

@@ -40,15 +40,11 @@ class ProjectMilestone(models.Model):
     acceptance_requested_date = fields.Datetime(
         "Acceptance Requested On", copy=False, readonly=True
     )
-    acceptance_date = fields.Datetime(
-        "Accepted/Rejected On", copy=False, readonly=True
-    )
+    acceptance_date = fields.Datetime("Accepted/Rejected On", copy=False, readonly=True)
     acceptance_signed_by = fields.Char(
         "Accepted By", copy=False, readonly=True, tracking=True
     )
-    acceptance_signature = fields.Binary(
-        "Acceptance Signature", copy=False, readonly=True, attachment=True
-    )
+    acceptance_signature = fields.Binary(copy=False, readonly=True, attachment=True)
     acceptance_partner_id = fields.Many2one(
         "res.partner",
         "Answered By",
@@ -76,9 +72,10 @@ class ProjectMilestone(models.Model):
                 milestone.acceptance_state = "waiting"
 
     def _compute_access_url(self):
-        super()._compute_access_url()
+        res = super()._compute_access_url()
         for milestone in self:
             milestone.access_url = f"/my/milestones/{milestone.id}"
+        return res
 
     # ------------------------------------------------------------
     # ACCEPTANCE
@@ -293,7 +290,9 @@ class ProjectMilestone(models.Model):
         return True
 
     def _close_rejection_activities(self):
-        rejected = self.env.ref("milestone_billing.mail_activity_type_milestone_rejected")
+        rejected = self.env.ref(
+            "milestone_billing.mail_activity_type_milestone_rejected"
+        )
         self.activity_ids.filtered(
             lambda a: a.activity_type_id == rejected
         ).action_feedback(feedback=_("The client accepted the milestone."))

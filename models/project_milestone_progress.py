@@ -187,16 +187,20 @@ class ProjectMilestone(models.Model):
         """
         self._lock_for_billing()
         milestones = self.filtered(
-            lambda m: m.progress_billing
-            and m.sale_line_id
-            and m.acceptance_state in ("not_required", "accepted")
+            lambda m: (
+                m.progress_billing
+                and m.sale_line_id
+                and m.acceptance_state in ("not_required", "accepted")
+            )
         )
         increments = milestones._get_progress_increments()
         forward = {m: inc for m, inc in increments.items() if inc[0] > 0}
         backward = {m: inc for m, inc in increments.items() if inc[0] < 0}
         self._check_billing_rules_for_progress(forward)
         moves = self.env["account.move"]
-        for order in self.env["project.milestone"].concat(*forward).sale_line_id.order_id:
+        for order in (
+            self.env["project.milestone"].concat(*forward).sale_line_id.order_id
+        ):
             batch = {
                 m: inc for m, inc in forward.items() if m.sale_line_id.order_id == order
             }

@@ -118,7 +118,9 @@ class SaleOrder(models.Model):
         # notes of milestone invoices count against what was withheld.
         amounts = {}
         for line in held | released:
-            amounts[line.tax_ids] = amounts.get(line.tax_ids, 0.0) + line.amount_currency
+            amounts[line.tax_ids] = (
+                amounts.get(line.tax_ids, 0.0) + line.amount_currency
+            )
         amounts = {
             taxes: amount
             for taxes, amount in amounts.items()

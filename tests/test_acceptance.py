@@ -173,9 +173,7 @@ class TestAcceptanceGate(AcceptanceCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestFinalAcceptanceReleasesRetention(
-    BillingStructureHelpers, AcceptanceCommon
-):
+class TestFinalAcceptanceReleasesRetention(BillingStructureHelpers, AcceptanceCommon):
     def test_final_milestone_acceptance_releases_the_retention(self):
         self._set_up_retention(5.0)
         self.phase2.requires_acceptance = False
@@ -241,7 +239,8 @@ class TestAcceptancePortal(BillingStructureHelpers, AcceptanceCommon, HttpCase):
         self.assertEqual(self.phase2.acceptance_state, "waiting")
 
     def test_done_when_advance_retention_and_acceptance_tie_out(self):
-        """$100,000, 10% advance, 5% retention, 30/35/35, Phase 2 accepted on the portal."""
+        """$100,000, 10% advance, 5% retention, 30/35/35, Phase 2 accepted on
+        the portal."""
         # The engagement alone: a $100,000 order.
         self.order.order_line[1].write({"qty_delivered": 0, "product_uom_qty": 0})
         self.assertEqual(self.order.amount_untaxed, 100000.0)
@@ -272,9 +271,7 @@ class TestAcceptancePortal(BillingStructureHelpers, AcceptanceCommon, HttpCase):
         )
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.phase2.acceptance_state, "rejected")
-        self.assertIn(
-            "staffing appendix", self._rejection_activities(self.phase2).note
-        )
+        self.assertIn("staffing appendix", self._rejection_activities(self.phase2).note)
         self.assertFalse(self.phase2.invoice_id)
         self.phase2.with_user(self.pm).action_request_acceptance()
 

@@ -89,9 +89,7 @@ class TestProgressBilling(BillingStructureHelpers, MilestoneBillingCommon):
         self._bill_period(date(2027, 1, 31))
         moves = self.phase2.sudo()._get_live_invoice_lines().move_id
         self.assertEqual(len(moves), 3)
-        self.assertAlmostEqual(
-            sum(moves.mapped("amount_untaxed")), 35000.0, places=2
-        )
+        self.assertAlmostEqual(sum(moves.mapped("amount_untaxed")), 35000.0, places=2)
         self.assertAlmostEqual(self.line.qty_invoiced, 0.35, places=4)
 
     def test_progress_never_goes_past_100(self):

@@ -311,3 +311,13 @@ class TestDemoFirm(MilestoneBillingCommon):
         )
         self.assertTrue(rows)
         self.assertTrue(all(row.paid_date < fields.Date.today() for row in rows))
+        awaited = milestones.filtered("requires_acceptance")
+        self.assertEqual(len(awaited), 1)
+        self.assertRecordValues(
+            awaited, [{"is_reached": True, "acceptance_state": "waiting"}]
+        )
+        self.assertFalse(awaited.invoice_id)
+        progress = milestones.filtered("progress_billing")
+        self.assertEqual(len(progress), 1)
+        self.assertEqual(progress.progress_percent, 65.0)
+        self.assertEqual(progress.progress_invoiced_percent, 40.0)
