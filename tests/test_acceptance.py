@@ -86,6 +86,7 @@ class TestAcceptanceGate(AcceptanceCommon):
         self.assertEqual(self.phase2.billing_state, "to_invoice")
         request = self._acceptance_requests(self.phase2)
         self.assertEqual(len(request), 1)
+        self.assertIn("please accept Strategy phase 2", request.subject)
         self.assertIn(f"/my/milestones/{self.phase2.id}", request.body)
         self.assertIn(f"access_token={self.phase2.access_token}", request.body)
         with self.assertRaisesRegex(UserError, "requires client acceptance"):
