@@ -30,6 +30,7 @@ from odoo.tools import config
 RULES = (
     "milestone_billing.base_automation_task_finished_reach_milestone",
     "milestone_billing.base_automation_milestone_reached_draft_invoice",
+    "milestone_billing.base_automation_milestone_reached_acceptance_request",
 )
 
 

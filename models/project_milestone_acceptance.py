@@ -63,6 +63,17 @@ class ProjectMilestone(models.Model):
         "Rejection Reason", copy=False, readonly=True
     )
 
+    def write(self, vals):
+        if "requires_acceptance" in vals and not self.env.su:
+            # Dropping the gate of reached work would bill it at once: that is
+            # a billing decision, not a project one.
+            if self.filtered(
+                lambda m: m.is_reached
+                and m.requires_acceptance != bool(vals["requires_acceptance"])
+            ):
+                self._check_billing_amount_access()
+        return super().write(vals)
+
     @api.depends("requires_acceptance")
     def _compute_acceptance_state(self):
         for milestone in self:

@@ -78,6 +78,20 @@ class TestAcceptanceGate(AcceptanceCommon):
         self.phase2.requires_acceptance = False
         self.assertEqual(self.phase2.acceptance_state, "not_required")
 
+    def test_dropping_the_gate_bills_and_is_for_billing_users(self):
+        self.finish(self.task2)
+        with self.assertRaises(AccessError):
+            self.phase2.with_user(self.pm).requires_acceptance = False
+        salesman = new_test_user(
+            self.env,
+            login="acceptance_salesman",
+            groups="sales_team.group_sale_salesman,project.group_project_user",
+        )
+        self.phase2.with_user(salesman).requires_acceptance = False
+        self.end_transaction()
+        self.assertEqual(self.phase2.acceptance_state, "not_required")
+        self.assertEqual(self.phase2.invoice_id.amount_untaxed, 35000.0)
+
     def test_reaching_asks_the_client_and_bills_nothing(self):
         self.finish(self.task2)
         self.assertTrue(self.phase2.is_reached)
