@@ -68,8 +68,10 @@ class ProjectMilestone(models.Model):
             # Dropping the gate of reached work would bill it at once: that is
             # a billing decision, not a project one.
             if self.filtered(
-                lambda m: m.is_reached
-                and m.requires_acceptance != bool(vals["requires_acceptance"])
+                lambda m: (
+                    m.is_reached
+                    and m.requires_acceptance != bool(vals["requires_acceptance"])
+                )
             ):
                 self._check_billing_amount_access()
         return super().write(vals)
