@@ -92,6 +92,18 @@ class TestProgressBilling(BillingStructureHelpers, MilestoneBillingCommon):
         self.assertAlmostEqual(sum(moves.mapped("amount_untaxed")), 35000.0, places=2)
         self.assertAlmostEqual(self.line.qty_invoiced, 0.35, places=4)
 
+    def test_recorded_progress_is_delivered_quantity(self):
+        self.phase2.progress_percent = 40
+        self.assertAlmostEqual(self.line.qty_delivered, 0.14, places=4)
+        self.assertEqual(self.line.invoice_status, "to invoice")
+        self.phase2.progress_billing = False
+        self.assertAlmostEqual(self.line.qty_delivered, 0.0, places=4)
+        self.phase2.progress_billing = True
+        self.assertAlmostEqual(self.line.qty_delivered, 0.14, places=4)
+        self.finish(self.task1)
+        # Phase 1 reached (30%) and Phase 2 at 40% of its 35%.
+        self.assertAlmostEqual(self.line.qty_delivered, 0.44, places=4)
+
     def test_progress_never_goes_past_100(self):
         with self.assertRaisesRegex(ValidationError, "between 0% and 100%"):
             self.phase2.progress_percent = 120
