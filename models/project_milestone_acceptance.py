@@ -249,11 +249,13 @@ class ProjectMilestone(models.Model):
             )
             if note:
                 body = Markup("%s<br/>%s") % (body, note)
+            # A customer's answer reaches the milestone's followers.
             milestone.message_post(
                 body=body,
                 author_id=milestone.acceptance_partner_id.id
                 if not offline
                 else self.env.user.partner_id.id,
+                subtype_xmlid="mail.mt_note" if offline else "mail.mt_comment",
             )
         milestones._close_rejection_activities()
         # The automation rule bills accepted milestones at the end of the
@@ -291,6 +293,7 @@ class ProjectMilestone(models.Model):
                     reason=reason,
                 ),
                 author_id=partner.id,
+                subtype_xmlid="mail.mt_comment",
             )
             milestone.activity_schedule(
                 "milestone_billing.mail_activity_type_milestone_rejected",
