@@ -112,6 +112,8 @@ class ProjectMilestone(models.Model):
             lambda m: m.requires_acceptance and m.is_reached
         )
         milestones = milestones.filtered(lambda m: m.acceptance_state != "accepted")
+        # Work billed before the gate was set is not asked about again.
+        milestones -= milestones._filter_invoiced()
         if not milestones:
             return
         milestones.write(

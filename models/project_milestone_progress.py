@@ -213,11 +213,13 @@ class ProjectMilestone(models.Model):
                     },
                 }
             )._create_invoices(grouped=True)
+        # Before the proposals: clearing a failure removes its activities, and
+        # the proposal schedules one of the same type.
+        milestones._clear_billing_failure()
         for milestone, increment in backward.items():
             moves |= milestone._propose_progress_credit_note(increment)
         if period_end:
             milestones.write({"progress_billed_date": period_end})
-        milestones._clear_billing_failure()
         return moves
 
     def _check_billing_rules_for_progress(self, forward):

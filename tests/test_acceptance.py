@@ -92,6 +92,24 @@ class TestAcceptanceGate(AcceptanceCommon):
         self.assertEqual(self.phase2.acceptance_state, "not_required")
         self.assertEqual(self.phase2.invoice_id.amount_untaxed, 35000.0)
 
+    def test_gate_set_on_reached_work_asks_the_client(self):
+        self.phase2.requires_acceptance = False
+        self.deactivate_rule(
+            "milestone_billing.base_automation_milestone_reached_draft_invoice"
+        )
+        self.finish(self.task2 | self.task3)
+        self.assertFalse(self.phase3.invoice_id)
+        self.phase3.requires_acceptance = True
+        self.end_transaction()
+        self.assertEqual(self.phase3.acceptance_state, "waiting")
+        self.assertEqual(len(self._acceptance_requests(self.phase3)), 1)
+        # Work billed before the gate was set: its client is not asked.
+        self.phase2.action_create_draft_invoice()
+        self.phase2.requires_acceptance = True
+        self.end_transaction()
+        self.assertFalse(self._acceptance_requests(self.phase2))
+        self.assertEqual(self.phase2.invoice_id.state, "draft")
+
     def test_reaching_asks_the_client_and_bills_nothing(self):
         self.finish(self.task2)
         self.assertTrue(self.phase2.is_reached)
