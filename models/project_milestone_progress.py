@@ -141,7 +141,11 @@ class ProjectMilestone(models.Model):
             amount = target_amount - invoiced_amount
             if float_is_zero(quantity, precision_digits=precision):
                 continue
-            price_unit = amount / quantity if line.price_unit else 0.0
+            # The invoice line keeps the order line's discount.
+            net_ratio = 1.0 - (line.discount or 0.0) / 100.0
+            price_unit = (
+                amount / (quantity * net_ratio) if net_ratio else line.price_unit
+            )
             increments[milestone] = (quantity, price_unit)
         return increments
 

@@ -104,6 +104,15 @@ class TestProgressBilling(BillingStructureHelpers, MilestoneBillingCommon):
         # Phase 1 reached (30%) and Phase 2 at 40% of its 35%.
         self.assertAlmostEqual(self.line.qty_delivered, 0.44, places=4)
 
+    def test_discounted_order_line_bills_the_net_progress(self):
+        self.line.discount = 10.0
+        self.assertAlmostEqual(self.phase2.billing_amount, 31500.0, places=2)
+        self.phase2.progress_percent = 40
+        invoice = self._bill_period(NOVEMBER_END)
+        line = self._progress_line(invoice)
+        self.assertEqual(line.discount, 10.0)
+        self.assertAlmostEqual(invoice.amount_untaxed, 12600.0, places=2)
+
     def test_progress_never_goes_past_100(self):
         with self.assertRaisesRegex(ValidationError, "between 0% and 100%"):
             self.phase2.progress_percent = 120
