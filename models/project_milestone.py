@@ -44,6 +44,8 @@ BILLING_STATES = [
     ("paid", "Paid"),
 ]
 UNBILLED_STATES = ("to_invoice", "draft")
+# Acceptance states that let a milestone be billed.
+ACCEPTANCE_CLEARED = ("not_required", "accepted")
 
 
 class BillingBusyError(UserError):
@@ -304,7 +306,7 @@ class ProjectMilestone(models.Model):
                 )
             )
         unaccepted = self.filtered(
-            lambda m: m.acceptance_state in ("waiting", "rejected")
+            lambda m: m.requires_acceptance and m.acceptance_state != "accepted"
         )
         if unaccepted:
             raise UserError(
@@ -526,6 +528,36 @@ class ProjectMilestone(models.Model):
         invoiced = self.sudo()._get_live_invoice_lines().milestone_id
         return self.filtered(lambda milestone: milestone.id in invoiced._ids)
 
+    def _filter_invoiced_in_full(self):
+        """Invoiced milestones, progress-billed ones only once billed to 100%."""
+        return self._filter_invoiced().filtered(
+            lambda m: not m.progress_billing or m._is_billed_in_full()
+        )
+
+    def _get_invoiced_quantity_and_amount(self):
+        """(quantity, untaxed amount) of the milestone on its live documents,
+        credit notes deducted."""
+        self.ensure_one()
+        quantity = amount = 0.0
+        for line in self.sudo()._get_live_invoice_lines():
+            sign = -1 if line.move_id.move_type == "out_refund" else 1
+            quantity += sign * line.quantity
+            amount += sign * line.price_subtotal
+        return quantity, amount
+
+    def _is_billed_in_full(self, billing_now=0.0):
+        """Whether the live documents (and ``billing_now``) bill the whole amount."""
+        self.ensure_one()
+        invoiced = self._get_invoiced_quantity_and_amount()[1] + billing_now
+        return self.currency_id.compare_amounts(invoiced, self.billing_amount) >= 0
+
+    def _get_orders_left_to_bill(self, orders):
+        """The ``orders`` with a milestone outside ``self`` not billed in full."""
+        others = self.search(
+            [("sale_line_id.order_id", "in", orders.ids), ("id", "not in", self.ids)]
+        )
+        return (others - others._filter_invoiced_in_full()).sale_line_id.order_id
+
     def _filter_billable(self):
         """Reached milestones with a sale order line and no live invoice line,
         accepted by the customer when they must be."""
@@ -534,7 +566,7 @@ class ProjectMilestone(models.Model):
                 m.is_reached
                 and m.sale_line_id
                 and not m.progress_billing
-                and m.acceptance_state in ("not_required", "accepted")
+                and m.acceptance_state in ACCEPTANCE_CLEARED
             )
         )
         return reached - reached._filter_invoiced()
@@ -558,13 +590,8 @@ class ProjectMilestone(models.Model):
         )
         # Reaching a progress-billed milestone completes it: what is left of
         # it is billed at once too.
-        progress = self.filtered(
-            lambda m: (
-                m.progress_billing
-                and m.sale_line_id
-                and (m.is_reached or m.billing_pending)
-                and m.acceptance_state in ("not_required", "accepted")
-            )
+        progress = self._filter_progress_billable().filtered(
+            lambda m: m.is_reached or m.billing_pending
         )
         return moves | progress._isolate_billing_failures(
             lambda batch: batch._bill_progress()
@@ -677,19 +704,25 @@ class ProjectMilestone(models.Model):
             milestones_by_line[milestone.sale_line_id.id] |= milestone
         adjustments = self.env.context.get(ADJUSTMENT_CONTEXT_KEY) or {}
         progress = self.env.context.get(PROGRESS_CONTEXT_KEY) or {}
-        amounts = {
-            milestone.id: (
-                milestone.currency_id.round(
-                    progress[milestone.id][0] * progress[milestone.id][1]
+        line_values = {}
+        for command in line_commands:
+            vals = command[2]
+            sale_line_id = vals.get("sale_line_ids") and vals["sale_line_ids"][0][1]
+            for milestone in milestones_by_line.get(sale_line_id, []):
+                line_values[milestone] = milestone._prepare_milestone_line_values(
+                    vals, adjustments.get(milestone.id), progress.get(milestone.id)
                 )
-                if milestone.id in progress
-                else milestone.billing_amount
-            )
-            for milestone in self
+        amounts = {
+            milestone.id: milestone._get_line_amount(vals)
+            for milestone, vals in line_values.items()
         }
         down_payment_quantities = (
             {} if adjustments else self._get_down_payment_quantities(amounts)
         )
+        # The acceptance of the order's final milestone releases the retention
+        # at once: there is nothing left to withhold on it.
+        withholding = self.filtered("sale_line_id.order_id.retention_percent")
+        withholding -= withholding._filter_final_accepted()
         result = []
         for command in line_commands:
             vals = command[2]
@@ -703,27 +736,24 @@ class ProjectMilestone(models.Model):
                 result.append(command)
                 continue
             for milestone in milestones:
-                line_vals = milestone._prepare_milestone_line_values(
-                    vals, adjustments.get(milestone.id), progress.get(milestone.id)
-                )
-                result.append(Command.create(line_vals))
-                # The acceptance of the order's final milestone releases the
-                # retention at once: there is nothing left to withhold on it.
-                if (
-                    milestone.sale_line_id.order_id.retention_percent
-                    and not milestone._is_final_accepted_milestone()
-                ):
-                    amount = milestone.currency_id.round(
-                        line_vals["quantity"]
-                        * line_vals["price_unit"]
-                        * (1.0 - (line_vals.get("discount") or 0.0) / 100.0)
-                    )
+                result.append(Command.create(line_values[milestone]))
+                if milestone in withholding:
                     result.append(
                         Command.create(
-                            milestone._prepare_retention_line_values(vals, amount)
+                            milestone._prepare_retention_line_values(
+                                vals, amounts[milestone.id]
+                            )
                         )
                     )
         return result
+
+    def _get_line_amount(self, line_vals):
+        """Untaxed amount of the invoice line values ``line_vals``."""
+        return self.currency_id.round(
+            line_vals["quantity"]
+            * line_vals["price_unit"]
+            * (1.0 - (line_vals.get("discount") or 0.0) / 100.0)
+        )
 
     def _prepare_milestone_line_values(self, vals, adjustment=None, progress=None):
         """The invoice line of the milestone, from the order line's ``vals``.
@@ -816,10 +846,7 @@ class ProjectMilestone(models.Model):
         )
         for milestone in self:
             lines = milestone._get_live_invoice_lines()
-            invoiced = sum(
-                line.quantity * (-1 if line.move_id.move_type == "out_refund" else 1)
-                for line in lines
-            )
+            invoiced = milestone._get_invoiced_quantity_and_amount()[0]
             difference = milestone._get_billing_quantity() - invoiced
             if float_is_zero(difference, precision_digits=precision):
                 continue
@@ -872,12 +899,9 @@ class ProjectMilestone(models.Model):
         orders = self.sale_line_id.order_id.filtered("order_line.is_downpayment")
         if not orders:
             return quantities
-        others = self.search(
-            [("sale_line_id.order_id", "in", orders.ids), ("id", "not in", self.ids)]
-        )
-        unbilled_orders = (
-            others - others._filter_invoiced_in_full()
-        ).sale_line_id.order_id | self._get_progress_left_after(amounts)
+        unbilled_orders = self._get_orders_left_to_bill(
+            orders
+        ) | self._get_progress_left_after(amounts)
         for order in orders:
             billed = self.filtered(lambda m, o=order: m.sale_line_id.order_id == o)
             share = (

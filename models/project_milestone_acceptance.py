@@ -109,9 +109,12 @@ class ProjectMilestone(models.Model):
         customer accepts with name and signature, or rejects with a comment.
         """
         milestones = self.sudo().filtered(
-            lambda m: m.requires_acceptance and m.is_reached
+            lambda m: (
+                m.requires_acceptance
+                and m.is_reached
+                and m.acceptance_state != "accepted"
+            )
         )
-        milestones = milestones.filtered(lambda m: m.acceptance_state != "accepted")
         # Work billed before the gate was set is not asked about again.
         milestones -= milestones._filter_invoiced()
         if not milestones:
@@ -263,7 +266,7 @@ class ProjectMilestone(models.Model):
         # The automation rule bills accepted milestones at the end of the
         # transaction; the retention is released after that, when the order's
         # last milestone was the one awaited.
-        final = milestones.filtered(lambda m: m._is_final_accepted_milestone())
+        final = milestones._filter_final_accepted()
         self._enqueue_billing_work(QUEUE_RELEASE, final.sale_line_id.order_id.ids)
         return True
 
@@ -315,18 +318,16 @@ class ProjectMilestone(models.Model):
             lambda a: a.activity_type_id == rejected
         ).action_feedback(feedback=_("The client accepted the milestone."))
 
-    def _is_final_accepted_milestone(self):
-        """Accepted, and every other milestone of its order is invoiced already."""
-        self.ensure_one()
-        if self.acceptance_state != "accepted" or not self.sale_line_id:
-            return False
-        others = self.search(
-            [
-                ("sale_line_id.order_id", "=", self.sale_line_id.order_id.id),
-                ("id", "!=", self.id),
-            ]
+    def _filter_final_accepted(self):
+        """Accepted milestones whose order has nothing else left to bill."""
+        accepted = self.filtered(
+            lambda m: m.acceptance_state == "accepted" and m.sale_line_id
         )
-        return not (others - others._filter_invoiced_in_full())
+        if not accepted:
+            return accepted
+        orders = accepted.sale_line_id.order_id
+        open_orders = accepted._get_orders_left_to_bill(orders)
+        return accepted.filtered(lambda m: m.sale_line_id.order_id not in open_orders)
 
     def _get_acceptance_label(self):
         """How the acceptance reads on the invoice line of the milestone."""
@@ -338,10 +339,6 @@ class ProjectMilestone(models.Model):
             name=self.acceptance_signed_by,
             date=format_datetime(self.env, self.acceptance_date, dt_format="short"),
         )
-
-    def _get_acceptance_status_label(self):
-        self.ensure_one()
-        return dict(ACCEPTANCE_STATES).get(self.acceptance_state, "")
 
     def _release_retention_after_acceptance(self, orders):
         """Draft the retention release of orders whose final milestone was accepted."""

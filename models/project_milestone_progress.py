@@ -1,3 +1,4 @@
+from collections import defaultdict
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -5,9 +6,10 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import float_compare, float_is_zero, float_round
+from odoo.tools import float_is_zero, float_round
 
 from .project_milestone import (
+    ACCEPTANCE_CLEARED,
     ADJUSTMENT_CONTEXT_KEY,
     BILLING_CONTEXT_KEY,
     CRON_BATCH_SIZE,
@@ -100,16 +102,14 @@ class ProjectMilestone(models.Model):
     # INCREMENTS
     # ------------------------------------------------------------
 
-    def _get_invoiced_quantity_and_amount(self):
-        """(quantity, untaxed amount) of the milestone on its live documents,
-        credit notes deducted."""
-        self.ensure_one()
-        quantity = amount = 0.0
-        for line in self.sudo()._get_live_invoice_lines():
-            sign = -1 if line.move_id.move_type == "out_refund" else 1
-            quantity += sign * line.quantity
-            amount += sign * line.price_subtotal
-        return quantity, amount
+    def _filter_progress_billable(self):
+        return self.filtered(
+            lambda m: (
+                m.progress_billing
+                and m.sale_line_id
+                and m.acceptance_state in ACCEPTANCE_CLEARED
+            )
+        )
 
     def _get_progress_increments(self):
         """{milestone: (quantity, unit price)} of the progress left to bill.
@@ -152,33 +152,11 @@ class ProjectMilestone(models.Model):
     def _get_progress_left_after(self, amounts):
         """Orders whose progress-billed milestones in ``self`` stay incomplete
         once ``amounts`` are billed: they keep deducting down payments pro rata."""
-        incomplete = self.filtered(
+        return self.filtered(
             lambda m: (
-                m.progress_billing
-                and float_compare(
-                    m._get_invoiced_quantity_and_amount()[1] + amounts.get(m.id, 0.0),
-                    m.billing_amount,
-                    precision_rounding=m.currency_id.rounding or 0.01,
-                )
-                < 0
+                m.progress_billing and not m._is_billed_in_full(amounts.get(m.id, 0.0))
             )
-        )
-        return incomplete.sale_line_id.order_id
-
-    def _filter_invoiced_in_full(self):
-        """Invoiced milestones, progress-billed ones only once billed to 100%."""
-        invoiced = self._filter_invoiced()
-        return invoiced.filtered(
-            lambda m: (
-                not m.progress_billing
-                or float_compare(
-                    m._get_invoiced_quantity_and_amount()[1],
-                    m.billing_amount,
-                    precision_rounding=m.currency_id.rounding or 0.01,
-                )
-                >= 0
-            )
-        )
+        ).sale_line_id.order_id
 
     def _bill_progress(self, period_end=None):
         """Draft the progress increments of the milestones since their last invoice.
@@ -190,21 +168,14 @@ class ProjectMilestone(models.Model):
         :param period_end: the period billed, kept on the milestones
         """
         self._lock_for_billing()
-        milestones = self.filtered(
-            lambda m: (
-                m.progress_billing
-                and m.sale_line_id
-                and m.acceptance_state in ("not_required", "accepted")
-            )
-        )
+        milestones = self._filter_progress_billable()
         increments = milestones._get_progress_increments()
         forward = {m: inc for m, inc in increments.items() if inc[0] > 0}
         backward = {m: inc for m, inc in increments.items() if inc[0] < 0}
-        self._check_billing_rules_for_progress(forward)
+        billed = self.browse().concat(*forward)
+        billed._check_billing_rules({m: inc[0] for m, inc in forward.items()})
         moves = self.env["account.move"]
-        for order in (
-            self.env["project.milestone"].concat(*forward).sale_line_id.order_id
-        ):
+        for order in billed.sale_line_id.order_id:
             batch = {
                 m: inc for m, inc in forward.items() if m.sale_line_id.order_id == order
             }
@@ -225,13 +196,6 @@ class ProjectMilestone(models.Model):
         if period_end:
             milestones.write({"progress_billed_date": period_end})
         return moves
-
-    def _check_billing_rules_for_progress(self, forward):
-        if forward:
-            milestones = self.env["project.milestone"].concat(*forward)
-            milestones._check_billing_rules(
-                {milestone: inc[0] for milestone, inc in forward.items()}
-            )
 
     def _propose_progress_credit_note(self, increment):
         """Draft the credit note of progress that went back, for AR to decide.
@@ -300,34 +264,32 @@ class ProjectMilestone(models.Model):
             [
                 ("progress_billing", "=", True),
                 ("sale_line_id.order_id.state", "=", "sale"),
-                ("acceptance_state", "in", ("not_required", "accepted")),
+                ("acceptance_state", "in", ACCEPTANCE_CLEARED),
             ]
         )
-        by_period_end = {}
-        for milestone in candidates:
-            period_end = self._get_progress_period_end(
-                milestone.sale_line_id.company_id, today
+        period_ends = {
+            company: self._get_progress_period_end(company, today)
+            for company in candidates.sale_line_id.company_id
+        }
+        due = candidates.filtered(
+            lambda m: (
+                not m.progress_billed_date
+                or m.progress_billed_date < period_ends[m.sale_line_id.company_id]
             )
-            if (
-                not milestone.progress_billed_date
-                or milestone.progress_billed_date < period_end
-            ):
-                by_period_end.setdefault(period_end, self.browse())
-                by_period_end[period_end] |= milestone
-        done = self.browse()
+        )
+        batch = due[:batch_size]
+        by_period_end = defaultdict(self.browse)
+        for milestone in batch:
+            by_period_end[period_ends[milestone.sale_line_id.company_id]] |= milestone
         for period_end, milestones in by_period_end.items():
-            batch = milestones[: batch_size - len(done)]
-            batch._isolate_billing_failures(
+            milestones._isolate_billing_failures(
                 lambda ms, end=period_end: ms._bill_progress(end)
             )
-            done |= batch
-            if len(done) >= batch_size:
-                self.env.ref(
-                    "milestone_billing.ir_cron_milestone_progress_billing"
-                )._trigger()
-                break
-        if done:
+        if batch:
             self.env["ir.cron"]._notify_progress(
-                done=len(done),
-                remaining=sum(len(ms) for ms in by_period_end.values()) - len(done),
+                done=len(batch), remaining=len(due) - len(batch)
             )
+        if len(due) > batch_size:
+            self.env.ref(
+                "milestone_billing.ir_cron_milestone_progress_billing"
+            )._trigger()

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import api, fields, models
 from odoo.tools import float_is_zero, float_round
 
@@ -48,15 +50,14 @@ class SaleOrderLine(models.Model):
                 ]
             )
         )
+        progress_shares = defaultdict(float)
         for milestone in milestones:
-            line = lines.filtered(
-                lambda sol, m=milestone: (sol.id or sol._origin.id) == m.sale_line_id.id
+            progress_shares[milestone.sale_line_id.id] += (
+                milestone.quantity_percentage * milestone.progress_percent / 100.0
             )
+        for line in lines:
             line.qty_delivered += (
-                milestone.quantity_percentage
-                * milestone.progress_percent
-                / 100.0
-                * line.product_uom_qty
+                progress_shares[line.id or line._origin.id] * line.product_uom_qty
             )
 
     @api.depends("price_subtotal", "qty_delivered_method")
