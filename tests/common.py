@@ -1,4 +1,5 @@
 from odoo import Command
+from odoo.tests import new_test_user
 
 from odoo.addons.sale_project.tests.common import TestSaleProjectCommon
 
@@ -107,6 +108,15 @@ class MilestoneBillingCommon(TestSaleProjectCommon):
             "milestones": milestones,
             "tasks": tasks,
         }
+
+    @classmethod
+    def _new_project_manager(cls, login):
+        """A project manager without sales or accounting rights."""
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups="project.group_project_manager,project.group_project_milestone",
+        )
 
     def end_transaction(self):
         """Run what the end of a request runs: the precommit work of the transaction."""

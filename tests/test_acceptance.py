@@ -39,11 +39,7 @@ class AcceptanceCommon(MilestoneBillingCommon):
             groups="base.group_portal",
             partner_id=cls.partner_b.id,
         )
-        cls.pm = new_test_user(
-            cls.env,
-            login="acceptance_pm",
-            groups="project.group_project_manager,project.group_project_milestone",
-        )
+        cls.pm = cls._new_project_manager("acceptance_pm")
         cls.project.user_id = cls.pm
         cls.phase2.write(
             {

@@ -149,11 +149,7 @@ class TestProgressBilling(BillingStructureHelpers, MilestoneBillingCommon):
         self.assertAlmostEqual(invoice.amount_untaxed, 11900.0, places=2)
 
     def test_bill_progress_now_and_rights(self):
-        pm = new_test_user(
-            self.env,
-            login="progress_pm",
-            groups="project.group_project_manager,project.group_project_milestone",
-        )
+        pm = self._new_project_manager("progress_pm")
         salesman = new_test_user(
             self.env,
             login="progress_salesman",

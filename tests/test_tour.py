@@ -12,11 +12,7 @@ class TestBillingTour(MilestoneBillingCommon, HttpCase):
         super().setUpClass()
         # Folded columns take no drop in a tour: show Done open.
         cls.stage_done.fold = False
-        cls.pm = new_test_user(
-            cls.env,
-            login="tour_pm",
-            groups="project.group_project_manager,project.group_project_milestone",
-        )
+        cls.pm = cls._new_project_manager("tour_pm")
         cls.accountant = new_test_user(
             cls.env,
             login="tour_accountant",

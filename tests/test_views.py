@@ -103,11 +103,7 @@ class TestViews(MilestoneBillingCommon):
 @tagged("post_install", "-at_install")
 class TestEveryViewLoads(MilestoneBillingCommon):
     def test_every_module_view_loads_for_its_users(self):
-        pm = new_test_user(
-            self.env,
-            login="pm_every_view",
-            groups="project.group_project_manager,project.group_project_milestone",
-        )
+        pm = self._new_project_manager("pm_every_view")
         accountant = new_test_user(
             self.env,
             login="accountant_every_view",
